@@ -1,0 +1,44 @@
+# Hookline: `make dev` runs the platform locally, `make test` proves it.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: dev test venv build lint fmt template-check openapi unit clean
+
+## Run the whole platform on 127.0.0.1:$${HOOKLINE_PORT:-3000} (Ctrl-C stops it).
+dev: venv
+	$(CARGO) build --bin hookline
+	./target/debug/hookline dev
+
+## Everything CI runs: formatting, lints, template checks, unit and integration tests.
+test: venv lint template-check
+	infra/with-moto.sh $(CARGO) test --workspace --all-targets
+
+## The Python tools (moto_server, cfn-lint, sam) in .venv.
+venv:
+	@bash infra/venv.sh
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## cfn-lint and `sam validate --lint` on template.yaml.
+template-check: venv
+	bash infra/check-template.sh
+
+## Regenerate docs/openapi.json from the code.
+openapi:
+	UPDATE_OPENAPI=1 $(CARGO) test -p admin-api --lib openapi
+
+## Unit tests only (no emulator needed).
+unit:
+	$(CARGO) test --workspace --lib --bins
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv

@@ -1,0 +1,70 @@
+//! The OpenAPI 3.1 document, generated from the route annotations. A copy is
+//! committed at `docs/openapi.json`; a test fails when it is stale.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{api_keys, endpoints, event_types, system};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Hookline API", description = "Outbound and inbound webhooks on AWS Lambda."),
+    paths(
+        system::health, system::openapi,
+        api_keys::create, api_keys::list, api_keys::delete,
+        endpoints::create, endpoints::list, endpoints::get, endpoints::patch, endpoints::delete,
+        endpoints::enable, endpoints::disable, endpoints::rotate_secret, endpoints::secret,
+        event_types::list, event_types::create,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "endpoints", description = "Where outbound webhooks go"),
+         (name = "event-types", description = "The event catalog"),
+         (name = "api-keys", description = "Tenant API keys"),
+         (name = "system", description = "Health and this document")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as committed: pretty JSON with a trailing newline.
+pub fn document() -> String {
+    let mut text = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_openapi_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let fresh = document();
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(committed == fresh, "docs/openapi.json is stale: run `make openapi` and commit the result");
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_lists_the_endpoint_routes() {
+        let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in ["/v1/endpoints", "/v1/endpoints/{id}/rotate-secret", "/v1/event-types", "/v1/api-keys", "/health"]
+        {
+            assert!(doc["paths"].get(path).is_some(), "{path}");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The router: method and path to a route function.
+
+pub mod api_keys;
+pub mod endpoints;
+pub mod event_types;
+pub mod system;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use shared::error::ApiError;
+
+use crate::auth::authenticate;
+use crate::http::error;
+use crate::state::AppState;
+
+/// Answers one HTTP request; never fails (errors become `{"code","detail"}`).
+pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    match route(state, &req, &method, &path).await {
+        Ok(response) => response,
+        Err(err) => {
+            if err.status >= 500 {
+                tracing::error!(method = %method, path = %path, code = %err.code, "request failed");
+            }
+            error(&err)
+        }
+    }
+}
+
+async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> Result<Response<Body>, ApiError> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let m = method.as_str();
+    match segments.as_slice() {
+        ["health"] => only(m, "GET").map(|_| system::health()),
+        ["openapi.json"] => only(m, "GET").map(|_| system::openapi()),
+        ["v1", rest @ ..] => {
+            let principal = authenticate(state, req).await?;
+            let p = &principal;
+            match (m, rest) {
+                ("POST", ["api-keys"]) => api_keys::create(state, p, req).await,
+                ("GET", ["api-keys"]) => api_keys::list(state, p, req).await,
+                ("DELETE", ["api-keys", id]) => api_keys::delete(state, p, id).await,
+                ("POST", ["endpoints"]) => endpoints::create(state, p, req).await,
+                ("GET", ["endpoints"]) => endpoints::list(state, p, req).await,
+                ("GET", ["endpoints", id]) => endpoints::get(state, p, id).await,
+                ("PATCH", ["endpoints", id]) => endpoints::patch(state, p, id, req).await,
+                ("DELETE", ["endpoints", id]) => endpoints::delete(state, p, id).await,
+                ("POST", ["endpoints", id, "enable"]) => endpoints::enable(state, p, id).await,
+                ("POST", ["endpoints", id, "disable"]) => endpoints::disable(state, p, id, req).await,
+                ("POST", ["endpoints", id, "rotate-secret"]) => endpoints::rotate_secret(state, p, id, req).await,
+                ("GET", ["endpoints", id, "secret"]) => endpoints::secret(state, p, id).await,
+                ("GET", ["event-types"]) => event_types::list(state, p, req).await,
+                ("POST", ["event-types"]) => event_types::create(state, p, req).await,
+                _ => Err(unknown_route(m, path, rest)),
+            }
+        }
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
+fn only(method: &str, allowed: &str) -> Result<(), ApiError> {
+    if method == allowed {
+        Ok(())
+    } else {
+        Err(ApiError::new(405, "method_not_allowed", format!("use {allowed}")))
+    }
+}
+
+/// 405 when the path exists under another method, 404 otherwise.
+fn unknown_route(method: &str, path: &str, rest: &[&str]) -> ApiError {
+    let known_path = matches!(
+        rest,
+        ["api-keys"]
+            | ["api-keys", _]
+            | ["endpoints"]
+            | ["endpoints", _]
+            | ["endpoints", _, "enable" | "disable" | "rotate-secret" | "secret"]
+            | ["event-types"]
+    );
+    if known_path {
+        ApiError::new(405, "method_not_allowed", format!("{method} is not supported on {path}"))
+    } else {
+        ApiError::new(404, "not_found", format!("no route {method} {path}"))
+    }
+}

@@ -1,0 +1,56 @@
+//! What outlives an invocation: config, clients, cached keys.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use shared::api_key::Principal;
+use shared::aws::dynamo::Db;
+use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::Clients;
+use shared::config::Config;
+
+/// How long a verified API key is trusted without asking DynamoDB again;
+/// also the longest a revoked key keeps working on a warm instance.
+pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(30);
+const AUTH_CACHE_MAX: usize = 1024;
+
+/// Built once per cold start and shared by every request.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub keyring: Keyring,
+    auth_cache: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+impl AppState {
+    pub fn new(config: Config, clients: &Clients) -> Self {
+        let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
+        let keyring = Keyring::new(
+            Secrets::new(clients.secrets.clone()),
+            config.data_key_secret.clone(),
+            config.admin_key_secret.clone(),
+        );
+        Self { config, db, keyring, auth_cache: Mutex::new(HashMap::new()) }
+    }
+
+    pub(crate) fn cached_principal(&self, key_hash: &str) -> Option<Principal> {
+        let cache = self.auth_cache.lock().expect("auth cache lock");
+        cache.get(key_hash).filter(|(_, at)| at.elapsed() < AUTH_CACHE_TTL).map(|(p, _)| p.clone())
+    }
+
+    pub(crate) fn remember_principal(&self, key_hash: String, principal: Principal) {
+        let mut cache = self.auth_cache.lock().expect("auth cache lock");
+        if cache.len() >= AUTH_CACHE_MAX {
+            cache.retain(|_, (_, at)| at.elapsed() < AUTH_CACHE_TTL);
+            if cache.len() >= AUTH_CACHE_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(key_hash, (principal, Instant::now()));
+    }
+
+    pub(crate) fn forget_principals(&self) {
+        self.auth_cache.lock().expect("auth cache lock").clear();
+    }
+}

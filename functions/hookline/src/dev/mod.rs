@@ -1,0 +1,249 @@
+//! `hookline dev`: the whole platform on this machine. An emulator (moto, or
+//! `AWS_ENDPOINT_URL`), the template's resources created in it, the HTTP API
+//! served through the Lambda handlers, and every event source polled into them.
+
+pub mod functions;
+pub mod http_server;
+pub mod moto;
+pub mod provision;
+pub mod schedule;
+pub mod sqs_poller;
+pub mod stream_poller;
+pub mod template;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use functions::Handler;
+use moto::Moto;
+use provision::{provision, DevClients, REGION};
+use schedule::{Expression, Schedule, Schedules};
+use template::{EventSource, Template};
+
+/// Environment variables passed from `hookline dev`'s own environment to
+/// every function, on top of what the template sets.
+const PASSTHROUGH_ENV: &[&str] = &["HOOKLINE_RETRY_SCALE"];
+
+/// How to run the local platform.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    pub template: PathBuf,
+    pub stack: String,
+    pub listen: SocketAddr,
+    /// Use this emulator instead of starting moto.
+    pub endpoint_url: Option<String>,
+    /// The bootstrap admin key; random when unset.
+    pub admin_key: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    /// Variables every function gets besides the template's.
+    pub extra_env: BTreeMap<String, String>,
+}
+
+impl DevOptions {
+    /// Defaults plus the `HOOKLINE_*` and `AWS_ENDPOINT_URL` variables.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let port: u16 = match var("HOOKLINE_PORT") {
+            Some(p) => p.parse().map_err(|_| format!("HOOKLINE_PORT={p} is not a port number"))?,
+            None => 3000,
+        };
+        let mut parameters = BTreeMap::new();
+        if let Some(cidrs) = var("HOOKLINE_ALLOWED_PRIVATE_CIDRS") {
+            parameters.insert("AllowedPrivateCidrs".to_owned(), cidrs);
+        }
+        let extra_env = PASSTHROUGH_ENV.iter().filter_map(|k| Some((k.to_string(), var(k)?))).collect();
+        Ok(Self {
+            template: PathBuf::from(var("HOOKLINE_TEMPLATE").unwrap_or_else(|| "template.yaml".into())),
+            stack: var("HOOKLINE_STACK").unwrap_or_else(|| "hookline-dev".into()),
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            endpoint_url: var("AWS_ENDPOINT_URL"),
+            admin_key: var("HOOKLINE_ADMIN_KEY"),
+            parameters,
+            extra_env,
+        })
+    }
+}
+
+/// The running platform. Dropping it stops everything, the emulator included.
+pub struct Platform {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub admin_key: String,
+    pub aws_endpoint: String,
+    pub sdk: SdkConfig,
+    pub schedules: Arc<Schedules>,
+    /// Each function's resolved environment, by logical id.
+    pub environments: BTreeMap<String, HashMap<String, String>>,
+    tasks: Vec<JoinHandle<()>>,
+    moto: Option<Moto>,
+}
+
+/// SDK configuration for an emulator: fixed region and test credentials.
+pub async fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("hookline", "hookline", None, None, "hookline-dev"))
+        .load()
+        .await
+}
+
+impl Platform {
+    /// Starts everything and returns once the API is accepting connections.
+    pub async fn start(opts: DevOptions) -> Result<Self, String> {
+        let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
+        let moto = match &opts.endpoint_url {
+            Some(_) => None,
+            None => Some(tokio::task::spawn_blocking(Moto::start).await.map_err(|e| e.to_string())??),
+        };
+        let aws_endpoint =
+            opts.endpoint_url.clone().or_else(|| moto.as_ref().map(|m| m.endpoint.clone())).unwrap_or_default();
+        let sdk = emulator_sdk_config(&aws_endpoint).await;
+        let clients = DevClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        };
+        let mut parameters: HashMap<String, String> =
+            template.parameters.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+        for (k, v) in &opts.parameters {
+            if !parameters.contains_key(k) {
+                return Err(format!("the template has no parameter {k}"));
+            }
+            parameters.insert(k.clone(), v.clone());
+        }
+        let admin_key = opts.admin_key.clone().unwrap_or_else(shared::crypto::generate_api_key);
+        let stack = provision(&template, &clients, &opts.stack, parameters, Some(admin_key)).await?;
+        let resolver = &stack.resolver;
+
+        let mut routes = Vec::new();
+        let mut schedules = Vec::new();
+        let mut tasks = Vec::new();
+        let mut environments = BTreeMap::new();
+        for f in template.functions().map_err(|e| e.to_string())? {
+            let mut env = HashMap::new();
+            for (k, v) in &f.environment {
+                env.insert(k.clone(), resolver.resolve(v).map_err(|e| format!("{}: {k}: {e}", f.logical_id))?);
+            }
+            env.extend(opts.extra_env.clone());
+            let timeout = Duration::from_secs(f.timeout_seconds);
+            let Some(handler) = functions::build(&f.binary, &env, &sdk)? else {
+                tracing::warn!(function = %f.logical_id, binary = %f.binary, "no in-process handler; its events are not wired");
+                continue;
+            };
+            environments.insert(f.logical_id.clone(), env);
+            for (event_name, source) in &f.events {
+                let wrong_kind =
+                    || format!("{}.{event_name}: this event source needs a handler of the other kind", f.logical_id);
+                match (source, &handler) {
+                    (EventSource::Http { method, path }, Handler::Http(h)) => routes.push(http_server::Route {
+                        method: method.clone(),
+                        path: path.clone(),
+                        function: f.logical_id.clone(),
+                        handler: h.clone(),
+                        timeout,
+                    }),
+                    (EventSource::Sqs { queue_arn, batch_size, report_failures }, Handler::Event(h)) => {
+                        let arn = resolver.resolve(queue_arn).map_err(|e| e.to_string())?;
+                        let queue_url = resolver
+                            .attributes
+                            .iter()
+                            .find(|(k, v)| k.ends_with(".Arn") && **v == arn)
+                            .and_then(|(k, _)| resolver.refs.get(k.trim_end_matches(".Arn")).cloned())
+                            .ok_or_else(|| format!("{}.{event_name}: no queue with ARN {arn}", f.logical_id))?;
+                        let source = sqs_poller::SqsSource {
+                            function: f.logical_id.clone(),
+                            queue_url,
+                            queue_arn: arn,
+                            batch_size: *batch_size,
+                            report_failures: *report_failures,
+                            handler: h.clone(),
+                            timeout,
+                        };
+                        tasks.push(tokio::spawn(sqs_poller::run(clients.sqs.clone(), source)));
+                    }
+                    (
+                        EventSource::Stream { stream_arn, batch_size, from_start, report_failures, max_retries },
+                        Handler::Event(h),
+                    ) => {
+                        let source = stream_poller::StreamSource {
+                            function: f.logical_id.clone(),
+                            stream_arn: resolver.resolve(stream_arn).map_err(|e| e.to_string())?,
+                            batch_size: *batch_size,
+                            from_start: *from_start,
+                            report_failures: *report_failures,
+                            max_retries: *max_retries,
+                            handler: h.clone(),
+                            timeout,
+                        };
+                        tasks.push(tokio::spawn(stream_poller::run(clients.streams.clone(), source)));
+                    }
+                    (EventSource::Schedule { name, expression, input, enabled }, Handler::Event(h)) => {
+                        let text = resolver
+                            .resolve(&serde_yaml::Value::String(expression.clone()))
+                            .unwrap_or_else(|_| expression.clone());
+                        schedules.push(Schedule {
+                            name: name.clone(),
+                            function: f.logical_id.clone(),
+                            expression: Expression::parse(&text).map_err(|e| format!("{name}: {e}"))?,
+                            expression_text: text,
+                            input: input.as_ref().map(|v| serde_json::to_value(v).unwrap_or_default()),
+                            enabled: *enabled,
+                            handler: h.clone(),
+                            timeout,
+                        });
+                    }
+                    _ => return Err(wrong_kind()),
+                }
+            }
+        }
+        http_server::sort_routes(&mut routes);
+        for s in schedules.iter().filter(|s| s.enabled) {
+            tasks.push(tokio::spawn(schedule::run(s.clone())));
+        }
+        let schedules = Arc::new(Schedules::new(schedules));
+        let listener =
+            TcpListener::bind(opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tasks.push(tokio::spawn(http_server::serve(listener, Arc::new(routes), schedules.clone())));
+        Ok(Self {
+            url: format!("http://{addr}"),
+            addr,
+            admin_key: stack.admin_key,
+            aws_endpoint,
+            sdk,
+            schedules,
+            environments,
+            tasks,
+            moto,
+        })
+    }
+
+    /// Stops pollers, the server and the emulator.
+    pub async fn shutdown(mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+        if let Some(mut m) = self.moto.take() {
+            let _ = tokio::task::spawn_blocking(move || m.stop()).await;
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! A private `moto_server` on a free loopback port, stopped on exit (and by
+//! the kernel if this process dies first).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running emulator.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+/// Finds `moto_server`: `HOOKLINE_MOTO_SERVER`, the project's `.venv`
+/// (searched upwards from the working directory), then `PATH`.
+pub fn find_moto_server() -> PathBuf {
+    if let Some(p) = std::env::var_os("HOOKLINE_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let mut dir = std::env::current_dir().ok();
+    while let Some(d) = dir {
+        let candidate = d.join(".venv/bin/moto_server");
+        if candidate.is_file() {
+            return candidate;
+        }
+        dir = d.parent().map(PathBuf::from);
+    }
+    PathBuf::from("moto_server")
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn answers(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: localhost\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1")
+}
+
+impl Moto {
+    /// Starts the emulator and waits until it answers.
+    pub fn start() -> Result<Self, String> {
+        let binary = find_moto_server();
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let mut command = Command::new(&binary);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+            // end the emulator when the thread that started it goes away.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+        }
+        let child = command.spawn().map_err(|e| {
+            format!(
+                "cannot start {}: {e} (run `make venv`, or set AWS_ENDPOINT_URL to a running emulator)",
+                binary.display()
+            )
+        })?;
+        let mut moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(addr) {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                return Err(format!("{} exited early ({status})", binary.display()));
+            }
+            if Instant::now() > deadline {
+                moto.stop();
+                return Err(format!("{} did not answer on port {port} within 60 s", binary.display()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(moto)
+    }
+
+    /// Stops the emulator (idempotent).
+    pub fn stop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(self.child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

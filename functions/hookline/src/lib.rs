@@ -1,0 +1,3 @@
+//! The `hookline` command line: `hookline dev` runs the platform locally.
+
+pub mod dev;

@@ -1,0 +1,265 @@
+//! DynamoDB: items via serde_dynamo, every lookup scoped by tenant, and a
+//! conditional write for every "exactly once" claim.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::StoreError;
+use crate::api_key::ApiKeyRecord;
+use crate::config::Tables;
+use crate::endpoint::EndpointRecord;
+use crate::event_type::EventTypeRecord;
+use crate::ids::{ApiKeyId, EndpointId, TenantId};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The index of API keys by tenant (see template.yaml).
+pub const API_KEYS_BY_TENANT: &str = "by_tenant";
+const QUERY_PAGE: i32 = 250;
+
+/// Where a tenant's items live: a table (or one of its indexes) keyed by
+/// `tenant_id` and sorted by `sort_attr`.
+struct Partition<'a> {
+    table: &'a str,
+    index: Option<&'a str>,
+    sort_attr: &'a str,
+}
+
+/// The tables, behind tenant-scoped methods.
+#[derive(Clone, Debug)]
+pub struct Db {
+    client: Client,
+    tables: Tables,
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::aws("serialize item", e))
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::aws("deserialize item", e))
+}
+
+fn put_error(err: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
+    match err.as_service_error() {
+        Some(e) if e.is_conditional_check_failed_exception() => StoreError::Conflict,
+        _ => StoreError::aws("dynamodb PutItem", err),
+    }
+}
+
+fn delete_error(err: SdkError<DeleteItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
+    match err.as_service_error() {
+        Some(e) if e.is_conditional_check_failed_exception() => StoreError::Conflict,
+        _ => StoreError::aws("dynamodb DeleteItem", err),
+    }
+}
+
+impl Db {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Self { client, tables }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Writes `item` only if no item has its key (`attribute_not_exists`).
+    async fn put_new<T: Serialize>(&self, table: &str, key_attr: &str, item: &T) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(to_item(item)?))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", key_attr)
+            .send()
+            .await
+            .map_err(put_error)?;
+        Ok(())
+    }
+
+    async fn get<T: DeserializeOwned>(&self, table: &str, key: Item) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Reads a tenant's partition in sort-key order, after `after` (base
+    /// table only: an index's page key needs more than the sort key), until
+    /// `want` items pass `keep` or the partition ends.
+    async fn query_tenant<T: DeserializeOwned>(
+        &self,
+        Partition { table, index, sort_attr }: Partition<'_>,
+        tenant: &TenantId,
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<Item> =
+            after.map(|a| HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), (sort_attr.to_owned(), s(a))]));
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression("tenant_id = :t")
+                .expression_attribute_values(":t", s(tenant.as_str()))
+                .set_exclusive_start_key(start.take())
+                .limit(QUERY_PAGE)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("dynamodb Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let value: T = from_item(item)?;
+                if keep(&value) {
+                    found.push(value);
+                    if found.len() >= want {
+                        return Ok(found);
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ API keys
+
+    fn keys_by_tenant(&self) -> Partition<'_> {
+        Partition { table: &self.tables.api_keys, index: Some(API_KEYS_BY_TENANT), sort_attr: "key_id" }
+    }
+
+    /// Stores a new key.
+    pub async fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.put_new(&self.tables.api_keys, "key_hash", record).await
+    }
+
+    /// The key whose token hashes to `hash`, whatever its tenant: this is how
+    /// a request's tenant is found in the first place.
+    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.get(&self.tables.api_keys, HashMap::from([("key_hash".into(), s(hash))])).await
+    }
+
+    /// All of a tenant's keys in creation order (a tenant has a handful).
+    pub async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.query_tenant(self.keys_by_tenant(), tenant, None, usize::MAX, |_| true).await
+    }
+
+    /// Revokes one of the tenant's keys; false when it has no such key.
+    pub async fn delete_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> Result<bool, StoreError> {
+        let keys: Vec<ApiKeyRecord> = self
+            .query_tenant(self.keys_by_tenant(), tenant, None, usize::MAX, |k: &ApiKeyRecord| &k.key_id == id)
+            .await?;
+        let Some(key) = keys.into_iter().next() else {
+            return Ok(false);
+        };
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.api_keys)
+            .key("key_hash", s(&key.key_hash))
+            .condition_expression("tenant_id = :t")
+            .expression_attribute_values(":t", s(tenant.as_str()))
+            .send()
+            .await
+            .map_err(delete_error);
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ------------------------------------------------------------ endpoints
+
+    /// Stores a new endpoint.
+    pub async fn create_endpoint(&self, record: &EndpointRecord) -> Result<(), StoreError> {
+        self.put_new(&self.tables.endpoints, "endpoint_id", record).await
+    }
+
+    /// One of the tenant's endpoints.
+    pub async fn get_endpoint(&self, tenant: &TenantId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
+        let key = HashMap::from([("tenant_id".into(), s(tenant.as_str())), ("endpoint_id".into(), s(id.as_str()))]);
+        self.get(&self.tables.endpoints, key).await
+    }
+
+    /// The tenant's endpoints after `after` (by id, so by creation time)
+    /// that pass `keep`, at most `want`.
+    pub async fn list_endpoints(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&EndpointRecord) -> bool,
+    ) -> Result<Vec<EndpointRecord>, StoreError> {
+        let part = Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id" };
+        self.query_tenant(part, tenant, after, want, keep).await
+    }
+
+    /// Replaces an endpoint if it is still at `expected_version` (the record
+    /// carries the next version); `Conflict` when someone wrote in between.
+    pub async fn replace_endpoint(&self, record: &EndpointRecord, expected_version: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.endpoints)
+            .set_item(Some(to_item(record)?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
+            .send()
+            .await
+            .map_err(put_error)?;
+        Ok(())
+    }
+
+    /// Deletes one of the tenant's endpoints; false when there was none.
+    pub async fn delete_endpoint(&self, tenant: &TenantId, id: &EndpointId) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.endpoints)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("endpoint_id", s(id.as_str()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(delete_error)?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    // ------------------------------------------------------------ event types
+
+    /// Adds a tenant event type; `Conflict` if the name exists.
+    pub async fn create_event_type(&self, record: &EventTypeRecord) -> Result<(), StoreError> {
+        self.put_new(&self.tables.event_types, "name", record).await
+    }
+
+    /// All of the tenant's own event types, by name.
+    pub async fn list_event_types(&self, tenant: &TenantId) -> Result<Vec<EventTypeRecord>, StoreError> {
+        let part = Partition { table: &self.tables.event_types, index: None, sort_attr: "name" };
+        self.query_tenant(part, tenant, None, usize::MAX, |_| true).await
+    }
+}

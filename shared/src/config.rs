@@ -1,0 +1,123 @@
+//! Configuration from the environment variables `template.yaml` sets on every
+//! function (and `hookline dev` sets from the same template).
+
+use crate::ssrf::TargetPolicy;
+
+/// Names of the DynamoDB tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub api_keys: String,
+    pub endpoints: String,
+    pub event_types: String,
+    pub events: String,
+}
+
+/// Everything a function needs to know about its stack.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tables: Tables,
+    pub delivery_queue_url: String,
+    pub inbound_queue_url: String,
+    pub data_key_secret: String,
+    pub admin_key_secret: String,
+    pub signature_header_prefix: String,
+    pub retention_days: u32,
+    pub max_consecutive_failures: u32,
+    pub target_policy: TargetPolicy,
+}
+
+/// A variable is missing or unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so `hookline dev` can give each in-process
+    /// function its own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &str| {
+            lookup(name).filter(|v| !v.is_empty()).ok_or_else(|| ConfigError(format!("{name} is not set")))
+        };
+        let number = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match lookup(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| ConfigError(format!("{name}={v} is not a whole number"))),
+            }
+        };
+        let allowed = lookup("HOOKLINE_ALLOWED_PRIVATE_CIDRS").unwrap_or_default();
+        let allow_http = lookup("HOOKLINE_ALLOW_HTTP_ENDPOINTS").is_some_and(|v| v == "true");
+        let target_policy = TargetPolicy::new(&allowed, allow_http)
+            .map_err(|e| ConfigError(format!("HOOKLINE_ALLOWED_PRIVATE_CIDRS: {e}")))?;
+        Ok(Self {
+            tables: Tables {
+                api_keys: required("HOOKLINE_API_KEYS_TABLE")?,
+                endpoints: required("HOOKLINE_ENDPOINTS_TABLE")?,
+                event_types: required("HOOKLINE_EVENT_TYPES_TABLE")?,
+                events: required("HOOKLINE_EVENTS_TABLE")?,
+            },
+            delivery_queue_url: required("HOOKLINE_DELIVERY_QUEUE_URL")?,
+            inbound_queue_url: required("HOOKLINE_INBOUND_QUEUE_URL")?,
+            data_key_secret: required("HOOKLINE_DATA_KEY_SECRET")?,
+            admin_key_secret: required("HOOKLINE_ADMIN_KEY_SECRET")?,
+            signature_header_prefix: lookup("HOOKLINE_SIGNATURE_HEADER_PREFIX")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "X-HMS".into()),
+            retention_days: number("HOOKLINE_RETENTION_DAYS", 30)?,
+            max_consecutive_failures: number("HOOKLINE_MAX_CONSECUTIVE_FAILURES", 15)?,
+            target_policy,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn full() -> HashMap<String, String> {
+        env(&[
+            ("HOOKLINE_API_KEYS_TABLE", "keys"),
+            ("HOOKLINE_ENDPOINTS_TABLE", "eps"),
+            ("HOOKLINE_EVENT_TYPES_TABLE", "types"),
+            ("HOOKLINE_EVENTS_TABLE", "events"),
+            ("HOOKLINE_DELIVERY_QUEUE_URL", "http://q/d"),
+            ("HOOKLINE_INBOUND_QUEUE_URL", "http://q/i"),
+            ("HOOKLINE_DATA_KEY_SECRET", "arn:dk"),
+            ("HOOKLINE_ADMIN_KEY_SECRET", "arn:ak"),
+        ])
+    }
+
+    #[test]
+    fn defaults_apply_when_optional_settings_are_absent() {
+        let vars = full();
+        let cfg = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        assert_eq!(cfg.signature_header_prefix, "X-HMS");
+        assert_eq!(cfg.retention_days, 30);
+        assert_eq!(cfg.max_consecutive_failures, 15);
+        assert_eq!(cfg.tables.endpoints, "eps");
+    }
+
+    #[test]
+    fn a_missing_table_name_is_named_in_the_error() {
+        let mut vars = full();
+        vars.remove("HOOKLINE_ENDPOINTS_TABLE");
+        let err = Config::from_lookup(|k| vars.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("HOOKLINE_ENDPOINTS_TABLE"));
+    }
+
+    #[test]
+    fn a_bad_cidr_is_refused() {
+        let mut vars = full();
+        vars.insert("HOOKLINE_ALLOWED_PRIVATE_CIDRS".into(), "127.0.0.1/99".into());
+        assert!(Config::from_lookup(|k| vars.get(k).cloned()).is_err());
+    }
+}

@@ -1,0 +1,513 @@
+//! Outbound endpoints: what is stored, what the API shows, and the rules a
+//! create or patch must pass (all plain Rust; URL vetting is in `ssrf`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::crypto::mask_secret;
+use crate::error::ApiError;
+use crate::event_type::{pattern_matches, validate_pattern};
+use crate::ids::{EndpointId, TenantId};
+
+pub const MAX_NAME: usize = 128;
+pub const MAX_DESCRIPTION: usize = 1024;
+pub const MAX_EVENT_TYPES: usize = 100;
+pub const MAX_HEADERS: usize = 20;
+pub const MAX_HEADER_VALUE: usize = 1024;
+pub const MAX_METADATA: usize = 32;
+pub const MAX_METADATA_KEY: usize = 64;
+pub const MAX_METADATA_VALUE: usize = 512;
+pub const MAX_FILTERS: usize = 10;
+pub const MAX_RETRIES: u32 = 20;
+pub const DEFAULT_MAX_RETRIES: u32 = 10;
+pub const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
+
+/// Headers Hookline sets itself; a custom header may not replace them.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "x-event-type",
+    "x-delivery-id",
+    "x-correlation-id",
+    "x-signature",
+];
+
+/// Whether deliveries are attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    /// Receives deliveries.
+    Active,
+    /// Paused by the circuit breaker; deliveries are parked until enabled.
+    Paused,
+    /// Disabled by a person, a 410 answer or the health check.
+    Disabled,
+}
+
+/// What happens after a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryPolicy {
+    /// One attempt only.
+    None,
+    /// Exponential backoff with jitter, up to `max_retries`.
+    Exponential,
+}
+
+/// Deliver only events whose payload matches: the value at a JSON pointer
+/// into `data` equals one value, or is one of several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadFilter {
+    /// RFC 6901 pointer into the event's `data`, e.g. `/region`.
+    pub pointer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<Value>>,
+}
+
+impl PayloadFilter {
+    /// True when `data` satisfies the filter.
+    pub fn matches(&self, data: &Value) -> bool {
+        let Some(found) = data.pointer(&self.pointer) else {
+            return false;
+        };
+        match (&self.equals, &self.one_of) {
+            (Some(v), _) => v == found,
+            (None, Some(values)) => values.contains(found),
+            (None, None) => false,
+        }
+    }
+}
+
+/// The settings a user controls, shared by create and patch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSettings {
+    pub url: String,
+    pub name: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub retry_policy: RetryPolicy,
+    pub max_retries: u32,
+    pub timeout_seconds: u32,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub filters: Vec<PayloadFilter>,
+    #[serde(default)]
+    pub legacy_signature: bool,
+}
+
+/// An endpoint as stored: settings, state, and sealed secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    pub tenant_id: TenantId,
+    pub endpoint_id: EndpointId,
+    #[serde(flatten)]
+    pub settings: EndpointSettings,
+    pub status: EndpointStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The signing secret sealed with the data key (never plaintext at rest).
+    pub secret_sealed: String,
+    /// The masked form shown by reads, kept so a list needs no decryption.
+    pub secret_masked: String,
+    /// The secret before the last rotation, valid until `previous_secret_expires_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_sealed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// Optimistic-concurrency counter, bumped on every write.
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EndpointRecord {
+    /// The associated data that binds a sealed secret to this endpoint.
+    pub fn secret_aad(tenant: &TenantId, id: &EndpointId) -> String {
+        format!("endpoint/{tenant}/{id}")
+    }
+
+    /// True when the endpoint wants events of this type.
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.settings.event_types.iter().any(|p| pattern_matches(p, event_type))
+    }
+
+    /// The API view with the secret shown as given (masked unless the route
+    /// is create, rotate or the secret route).
+    pub fn view(&self, secret: String) -> EndpointView {
+        let s = &self.settings;
+        EndpointView {
+            id: self.endpoint_id.to_string(),
+            url: s.url.clone(),
+            name: s.name.clone(),
+            description: s.description.clone(),
+            event_types: s.event_types.clone(),
+            status: self.status,
+            status_reason: self.status_reason.clone(),
+            retry_policy: s.retry_policy,
+            max_retries: s.max_retries,
+            timeout_seconds: s.timeout_seconds,
+            headers: s.headers.clone(),
+            metadata: s.metadata.clone(),
+            filters: s.filters.clone(),
+            legacy_signature: s.legacy_signature,
+            secret,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// The API view with the secret masked.
+    pub fn masked_view(&self) -> EndpointView {
+        self.view(self.secret_masked.clone())
+    }
+
+    /// Installs a new signing secret, sealed; the caller keeps the plaintext
+    /// to show once.
+    pub fn set_secret(&mut self, sealed: String, plaintext: &str) {
+        self.secret_sealed = sealed;
+        self.secret_masked = mask_secret(plaintext);
+    }
+}
+
+/// An endpoint as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EndpointView {
+    /// `ep_…`
+    pub id: String,
+    pub url: String,
+    pub name: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub status: EndpointStatus,
+    pub status_reason: Option<String>,
+    pub retry_policy: RetryPolicy,
+    pub max_retries: u32,
+    pub timeout_seconds: u32,
+    pub headers: BTreeMap<String, String>,
+    pub metadata: BTreeMap<String, String>,
+    pub filters: Vec<PayloadFilter>,
+    pub legacy_signature: bool,
+    /// `whsec_…` in full from create, rotate-secret and the secret route; masked elsewhere.
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /v1/endpoints`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointCreate {
+    pub url: String,
+    /// Defaults to the URL's host.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Exact types, `prefix.*` or `*`.
+    pub event_types: Vec<String>,
+    pub retry_policy: Option<RetryPolicy>,
+    /// 0 to 20; default 10.
+    pub max_retries: Option<u32>,
+    /// 1 to 30; default 15.
+    pub timeout_seconds: Option<u32>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub filters: Option<Vec<PayloadFilter>>,
+    /// Also send `X-Signature: sha256=<hex HMAC(body)>` for older consumers.
+    pub legacy_signature: Option<bool>,
+    /// Bring your own `whsec_…` secret instead of a generated one.
+    pub secret: Option<String>,
+}
+
+/// `PATCH /v1/endpoints/{id}`: fields present are replaced.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatch {
+    pub url: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub retry_policy: Option<RetryPolicy>,
+    pub max_retries: Option<u32>,
+    pub timeout_seconds: Option<u32>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub filters: Option<Vec<PayloadFilter>>,
+    pub legacy_signature: Option<bool>,
+}
+
+impl EndpointSettings {
+    /// Settings for a new endpoint, defaults filled in (not yet validated).
+    pub fn from_create(input: &EndpointCreate, host: &str) -> Self {
+        Self {
+            url: input.url.trim().to_owned(),
+            name: input.name.clone().unwrap_or_else(|| host.to_owned()),
+            description: input.description.clone().unwrap_or_default(),
+            event_types: input.event_types.clone(),
+            retry_policy: input.retry_policy.unwrap_or(RetryPolicy::Exponential),
+            max_retries: input.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            timeout_seconds: input.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+            headers: input.headers.clone().unwrap_or_default(),
+            metadata: input.metadata.clone().unwrap_or_default(),
+            filters: input.filters.clone().unwrap_or_default(),
+            legacy_signature: input.legacy_signature.unwrap_or(false),
+        }
+    }
+
+    /// These settings with a patch applied (not yet validated).
+    pub fn patched(&self, patch: &EndpointPatch) -> Self {
+        let mut next = self.clone();
+        if let Some(url) = &patch.url {
+            next.url = url.trim().to_owned();
+        }
+        macro_rules! replace {
+            ($($field:ident),*) => { $( if let Some(v) = &patch.$field { next.$field = v.clone(); } )* };
+        }
+        replace!(
+            name,
+            description,
+            event_types,
+            retry_policy,
+            max_retries,
+            timeout_seconds,
+            headers,
+            metadata,
+            filters,
+            legacy_signature
+        );
+        next
+    }
+
+    /// Checks every rule but the URL's target (see `ssrf`). `known` says
+    /// whether an exact event type is in the tenant's catalog.
+    pub fn validate(&self, prefix: &str, known: impl Fn(&str) -> bool) -> Result<(), ApiError> {
+        too_long("name", &self.name, MAX_NAME)?;
+        if self.name.trim().is_empty() {
+            return Err(ApiError::invalid("invalid_name", "name must not be empty"));
+        }
+        too_long("description", &self.description, MAX_DESCRIPTION)?;
+        self.validate_event_types(known)?;
+        if self.max_retries > MAX_RETRIES {
+            return Err(ApiError::invalid(
+                "invalid_max_retries",
+                format!("max_retries must be between 0 and {MAX_RETRIES}"),
+            ));
+        }
+        if !(1..=30).contains(&self.timeout_seconds) {
+            return Err(ApiError::invalid("invalid_timeout", "timeout_seconds must be between 1 and 30"));
+        }
+        self.validate_headers(prefix)?;
+        too_many("metadata", self.metadata.len(), MAX_METADATA)?;
+        for (k, v) in &self.metadata {
+            too_long("metadata key", k, MAX_METADATA_KEY)?;
+            too_long(&format!("metadata[{k}]"), v, MAX_METADATA_VALUE)?;
+        }
+        too_many("filters", self.filters.len(), MAX_FILTERS)?;
+        for f in &self.filters {
+            let shape_ok = f.equals.is_some() != f.one_of.is_some();
+            if !f.pointer.starts_with('/') || !shape_ok {
+                return Err(ApiError::invalid(
+                    "invalid_filter",
+                    "each filter needs a JSON pointer starting with `/` and exactly one of `equals` or `in`",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_event_types(&self, known: impl Fn(&str) -> bool) -> Result<(), ApiError> {
+        if self.event_types.is_empty() {
+            return Err(ApiError::invalid(
+                "missing_event_types",
+                "subscribe to at least one event type (use \"*\" for all)",
+            ));
+        }
+        too_many("event_types", self.event_types.len(), MAX_EVENT_TYPES)?;
+        for pattern in &self.event_types {
+            validate_pattern(pattern)?;
+            let exact = pattern != "*" && !pattern.ends_with(".*");
+            if exact && !known(pattern) {
+                return Err(ApiError::invalid(
+                    "unknown_event_type",
+                    format!("`{pattern}` is not in the event catalog; add it with POST /v1/event-types first"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_headers(&self, prefix: &str) -> Result<(), ApiError> {
+        too_many("headers", self.headers.len(), MAX_HEADERS)?;
+        let signature_prefix = format!("{}-", prefix.to_ascii_lowercase());
+        for (name, value) in &self.headers {
+            let lower = name.to_ascii_lowercase();
+            let token =
+                !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !token {
+                return Err(ApiError::invalid(
+                    "invalid_header",
+                    format!("header name `{name}` may hold only letters, digits and `-` (64 at most)"),
+                ));
+            }
+            if RESERVED_HEADERS.contains(&lower.as_str())
+                || lower.starts_with("webhook-")
+                || lower.starts_with(&signature_prefix)
+            {
+                return Err(ApiError::invalid(
+                    "reserved_header",
+                    format!("`{name}` is set by Hookline on every delivery and cannot be overridden"),
+                ));
+            }
+            too_long(&format!("header `{name}`"), value, MAX_HEADER_VALUE)?;
+            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(ApiError::invalid("invalid_header", format!("header `{name}` contains a line break")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn too_long(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid("field_too_long", format!("{field} is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+fn too_many(field: &str, count: usize, max: usize) -> Result<(), ApiError> {
+    if count > max {
+        return Err(ApiError::invalid(
+            "too_many_items",
+            format!("{field} holds {count} entries; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(json: Value) -> EndpointSettings {
+        let input: EndpointCreate = serde_json::from_value(json).unwrap();
+        EndpointSettings::from_create(&input, "hooks.example.com")
+    }
+
+    fn known(t: &str) -> bool {
+        ["bill.paid", "patient.registered"].contains(&t)
+    }
+
+    fn code(settings: &EndpointSettings) -> String {
+        settings.validate("X-HMS", known).unwrap_err().code.into_owned()
+    }
+
+    #[test]
+    fn defaults_fill_in_a_minimal_create() {
+        let s = create(serde_json::json!({"url": "https://hooks.example.com/x", "event_types": ["bill.paid"]}));
+        assert_eq!(s.name, "hooks.example.com");
+        assert_eq!(s.retry_policy, RetryPolicy::Exponential);
+        assert_eq!((s.max_retries, s.timeout_seconds), (10, 15));
+        assert!(s.validate("X-HMS", known).is_ok());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_the_parser() {
+        let err = serde_json::from_value::<EndpointCreate>(
+            serde_json::json!({"url": "https://a.b", "event_types": [], "colour": 1}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("unknown field `colour`"));
+    }
+
+    #[test]
+    fn each_rule_has_its_own_code() {
+        let base = create(serde_json::json!({"url": "https://a.example/x", "event_types": ["bill.paid"]}));
+        let with = |f: &dyn Fn(&mut EndpointSettings)| {
+            let mut s = base.clone();
+            f(&mut s);
+            code(&s)
+        };
+        assert_eq!(with(&|s| s.event_types = vec![]), "missing_event_types");
+        assert_eq!(with(&|s| s.event_types = vec!["bill.refunded".into()]), "unknown_event_type");
+        assert_eq!(with(&|s| s.event_types = vec!["Bad Type".into()]), "invalid_event_type");
+        assert_eq!(with(&|s| s.timeout_seconds = 0), "invalid_timeout");
+        assert_eq!(with(&|s| s.timeout_seconds = 31), "invalid_timeout");
+        assert_eq!(with(&|s| s.max_retries = 21), "invalid_max_retries");
+        assert_eq!(with(&|s| s.name = "n".repeat(129)), "field_too_long");
+        assert_eq!(with(&|s| s.description = "d".repeat(1025)), "field_too_long");
+        assert_eq!(with(&|s| s.name = "  ".into()), "invalid_name");
+        assert_eq!(
+            with(&|s| {
+                s.headers.insert("X-HMS-Signature".into(), "x".into());
+            }),
+            "reserved_header"
+        );
+        assert_eq!(
+            with(&|s| {
+                s.headers.insert("webhook-id".into(), "x".into());
+            }),
+            "reserved_header"
+        );
+        assert_eq!(
+            with(&|s| {
+                s.headers.insert("X Bad".into(), "x".into());
+            }),
+            "invalid_header"
+        );
+        assert_eq!(
+            with(&|s| {
+                s.headers.insert("X-Ok".into(), "a\r\nb".into());
+            }),
+            "invalid_header"
+        );
+        assert_eq!(with(&|s| s.headers = (0..21).map(|i| (format!("X-H{i}"), "v".into())).collect()), "too_many_items");
+        assert_eq!(
+            with(
+                &|s| s.filters = vec![PayloadFilter { pointer: "region".into(), equals: Some(1.into()), one_of: None }]
+            ),
+            "invalid_filter"
+        );
+    }
+
+    #[test]
+    fn wildcards_need_no_catalog_entry() {
+        let s = create(serde_json::json!({"url": "https://a.example/", "event_types": ["*", "lab.*"]}));
+        assert!(s.validate("X-HMS", known).is_ok());
+    }
+
+    #[test]
+    fn a_patch_replaces_only_what_it_names() {
+        let s = create(
+            serde_json::json!({"url": "https://a.example/", "event_types": ["bill.paid"], "description": "keep"}),
+        );
+        let patch: EndpointPatch = serde_json::from_value(serde_json::json!({"timeout_seconds": 5})).unwrap();
+        let next = s.patched(&patch);
+        assert_eq!(next.timeout_seconds, 5);
+        assert_eq!(next.description, "keep");
+    }
+
+    #[test]
+    fn filters_match_by_pointer() {
+        let data = serde_json::json!({"region": "IN-KA", "total": 5});
+        let eq = PayloadFilter { pointer: "/region".into(), equals: Some("IN-KA".into()), one_of: None };
+        let within = PayloadFilter { pointer: "/total".into(), equals: None, one_of: Some(vec![1.into(), 5.into()]) };
+        let missing = PayloadFilter { pointer: "/nope".into(), equals: Some(1.into()), one_of: None };
+        assert!(eq.matches(&data) && within.matches(&data));
+        assert!(!missing.matches(&data));
+    }
+}

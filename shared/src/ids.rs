@@ -1,0 +1,224 @@
+//! Typed, prefixed ids (`ep_…`, `evt_…`, `dlv_…`) that sort by creation time.
+//!
+//! The suffix is 26 characters of lowercase Crockford base32 over 48 bits of
+//! milliseconds and 80 random bits, so ids created later sort later and an
+//! endpoint id can never be passed where a delivery id is wanted.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// Length of the random, time-sortable part after the prefix.
+pub const SUFFIX_LEN: usize = 26;
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).expect("the OS random source is available");
+    buf
+}
+
+fn sortable_suffix(millis: u64) -> String {
+    let random = random_bytes::<10>();
+    let mut value: u128 = (millis as u128 & 0xFFFF_FFFF_FFFF) << 80;
+    for (i, b) in random.iter().enumerate() {
+        value |= (*b as u128) << (8 * (9 - i));
+    }
+    (0..SUFFIX_LEN).rev().map(|i| ALPHABET[((value >> (5 * i)) & 31) as usize] as char).collect()
+}
+
+fn valid_suffix(s: &str) -> bool {
+    s.len() == SUFFIX_LEN && s.bytes().all(|b| ALPHABET.contains(&b))
+}
+
+/// The id text did not have the expected prefix and shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid {prefix}… id")]
+pub struct InvalidId {
+    pub prefix: &'static str,
+    pub value: String,
+}
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The prefix every id of this kind starts with.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A new id for something created now.
+            pub fn generate() -> Self {
+                let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
+                Self(format!("{}{}", $prefix, sortable_suffix(millis)))
+            }
+
+            /// The id as text, prefix included.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, InvalidId> {
+                match s.strip_prefix($prefix) {
+                    Some(rest) if valid_suffix(rest) => Ok(Self(s.to_owned())),
+                    _ => Err(InvalidId { prefix: $prefix, value: s.chars().take(64).collect() }),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, InvalidId> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// An outbound endpoint (`ep_…`).
+    EndpointId,
+    "ep_"
+);
+prefixed_id!(
+    /// A published event (`evt_…`).
+    EventId,
+    "evt_"
+);
+prefixed_id!(
+    /// One event's delivery to one endpoint (`dlv_…`).
+    DeliveryId,
+    "dlv_"
+);
+prefixed_id!(
+    /// An inbound source (`src_…`).
+    SourceId,
+    "src_"
+);
+prefixed_id!(
+    /// An admin API key (`key_…`); the secret token itself is never an id.
+    ApiKeyId,
+    "key_"
+);
+
+/// The tenant every query is scoped by. Chosen by an operator (`acme`) or
+/// generated (`ten_…`); lowercase letters, digits, `_` and `-`, up to 64.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// The tenant the bootstrap admin key belongs to.
+    pub fn default_tenant() -> Self {
+        Self("default".into())
+    }
+
+    /// A fresh tenant id.
+    pub fn generate() -> Self {
+        let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        Self(format!("ten_{}", sortable_suffix(millis)))
+    }
+
+    /// The tenant id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TenantId {
+    type Err = InvalidId;
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidId { prefix: "tenant", value: s.chars().take(64).collect() })
+        }
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        s.parse()
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(id: TenantId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_prefix_and_round_trip() {
+        let id = EndpointId::generate();
+        assert!(id.as_str().starts_with("ep_"));
+        assert_eq!(id.as_str().len(), 3 + SUFFIX_LEN);
+        assert_eq!(id.as_str().parse::<EndpointId>().unwrap(), id);
+    }
+
+    #[test]
+    fn an_id_of_another_kind_is_refused() {
+        let evt = EventId::generate();
+        assert!(evt.as_str().parse::<EndpointId>().is_err());
+        assert!("ep_short".parse::<EndpointId>().is_err());
+        assert!("ep_ABCDEFGHJKMNPQRSTVWXYZ0123".parse::<EndpointId>().is_err());
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let earlier = format!("ep_{}", sortable_suffix(1_700_000_000_000));
+        let later = format!("ep_{}", sortable_suffix(1_700_000_000_001));
+        assert!(earlier < later);
+    }
+
+    #[test]
+    fn ids_serialize_as_plain_strings() {
+        let id = DeliveryId::generate();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert!(serde_json::from_str::<DeliveryId>("\"evt_x\"").is_err());
+    }
+
+    #[test]
+    fn tenant_ids_are_url_safe() {
+        assert!("acme-health_1".parse::<TenantId>().is_ok());
+        assert!("Acme".parse::<TenantId>().is_err());
+        assert!("a/b".parse::<TenantId>().is_err());
+        assert!("".parse::<TenantId>().is_err());
+        assert!(TenantId::generate().as_str().starts_with("ten_"));
+    }
+}

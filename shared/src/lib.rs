@@ -1,0 +1,16 @@
+//! Hookline's shared crate: the domain (plain Rust, no AWS types) and the
+//! AWS adapters every function links.
+
+pub mod api_key;
+pub mod aws;
+pub mod config;
+pub mod crypto;
+pub mod endpoint;
+pub mod error;
+pub mod event_type;
+pub mod ids;
+pub mod page;
+pub mod ssrf;
+
+/// `User-Agent` and `/health` version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
