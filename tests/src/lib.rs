@@ -1,1 +1,154 @@
-pub fn x() {}
+//! Test support: a private local platform per test (its own tables, queues
+//! and secrets in one shared emulator) and a small API client.
+
+use std::sync::mpsc;
+use std::sync::OnceLock;
+
+use hookline::dev::moto::Moto;
+use hookline::dev::{DevOptions, Platform};
+use serde_json::Value;
+
+/// The emulator every test of this process shares: `AWS_ENDPOINT_URL` when
+/// set (as `make test` does), otherwise a moto started once and ended with
+/// the process.
+pub fn emulator() -> String {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
+                return url;
+            }
+            let (tx, rx) = mpsc::channel();
+            // The thread that starts moto must outlive every test: the kernel
+            // stops moto when that thread ends.
+            std::thread::spawn(move || match Moto::start() {
+                Ok(moto) => {
+                    tx.send(Ok(moto.endpoint.clone())).ok();
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(e) => {
+                    tx.send(Err(e)).ok();
+                }
+            });
+            rx.recv().expect("moto thread").expect("moto_server starts")
+        })
+        .clone()
+}
+
+/// The repository's `template.yaml`.
+pub fn project_template() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")
+}
+
+/// Options for a platform of its own on the shared emulator.
+pub fn options() -> DevOptions {
+    let mut opts = DevOptions::from_env().expect("dev options");
+    opts.template = project_template();
+    opts.stack = format!("t{}", hex::encode(shared::ids::random_bytes::<4>()));
+    opts.listen = "127.0.0.1:0".parse().expect("address");
+    opts.endpoint_url = Some(emulator());
+    opts.admin_key = None;
+    opts
+}
+
+/// A running platform and a client for it.
+pub struct Stack {
+    pub platform: Platform,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(options()).await
+    }
+
+    pub async fn start_with(opts: DevOptions) -> Self {
+        let platform = Platform::start(opts).await.expect("the local platform starts");
+        Self { platform, http: reqwest::Client::new() }
+    }
+
+    /// A client with the bootstrap admin key.
+    pub fn admin(&self) -> Api {
+        self.as_key(&self.platform.admin_key)
+    }
+
+    /// A client with any key (or garbage).
+    pub fn as_key(&self, key: &str) -> Api {
+        Api { base: self.platform.url.clone(), key: Some(key.to_owned()), http: self.http.clone() }
+    }
+
+    /// A client with no Authorization header.
+    pub fn anonymous(&self) -> Api {
+        Api { base: self.platform.url.clone(), key: None, http: self.http.clone() }
+    }
+
+    /// A new key for `tenant`, made with the admin key.
+    pub async fn tenant(&self, tenant: &str) -> Api {
+        let reply = self.admin().post("/v1/api-keys", serde_json::json!({"name": tenant, "tenant_id": tenant})).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        self.as_key(reply.body["key"].as_str().expect("key shown once"))
+    }
+}
+
+/// What the API answered.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code of a `{"code","detail"}` answer.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+/// A thin JSON client.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    key: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<String>) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = &self.key {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let resp = req.send().await.expect("the API answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("a body");
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(body.to_string())).await
+    }
+
+    /// POST with a body sent exactly as given.
+    pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(body.to_owned())).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::PATCH, path, Some(body.to_string())).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}

@@ -33,7 +33,7 @@ use template::{EventSource, Template};
 const PASSTHROUGH_ENV: &[&str] = &["HOOKLINE_RETRY_SCALE"];
 
 /// How to run the local platform.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DevOptions {
     pub template: PathBuf,
     pub stack: String,
@@ -45,6 +45,9 @@ pub struct DevOptions {
     pub parameters: BTreeMap<String, String>,
     /// Variables every function gets besides the template's.
     pub extra_env: BTreeMap<String, String>,
+    /// Handlers by binary name, taking precedence over the built-in ones
+    /// (tests wire probe functions through a template this way).
+    pub handlers: BTreeMap<String, Handler>,
 }
 
 impl DevOptions {
@@ -68,6 +71,7 @@ impl DevOptions {
             admin_key: var("HOOKLINE_ADMIN_KEY"),
             parameters,
             extra_env,
+            handlers: BTreeMap::new(),
         })
     }
 }
@@ -82,6 +86,7 @@ pub struct Platform {
     pub schedules: Arc<Schedules>,
     /// Each function's resolved environment, by logical id.
     pub environments: BTreeMap<String, HashMap<String, String>>,
+    resolver: template::Resolver,
     tasks: Vec<JoinHandle<()>>,
     moto: Option<Moto>,
 }
@@ -123,7 +128,7 @@ impl Platform {
         }
         let admin_key = opts.admin_key.clone().unwrap_or_else(shared::crypto::generate_api_key);
         let stack = provision(&template, &clients, &opts.stack, parameters, Some(admin_key)).await?;
-        let resolver = &stack.resolver;
+        let resolver = &stack.resolver.clone();
 
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
@@ -136,7 +141,11 @@ impl Platform {
             }
             env.extend(opts.extra_env.clone());
             let timeout = Duration::from_secs(f.timeout_seconds);
-            let Some(handler) = functions::build(&f.binary, &env, &sdk)? else {
+            let built = match opts.handlers.get(&f.binary) {
+                Some(h) => Some(h.clone()),
+                None => functions::build(&f.binary, &env, &sdk)?,
+            };
+            let Some(handler) = built else {
                 tracing::warn!(function = %f.logical_id, binary = %f.binary, "no in-process handler; its events are not wired");
                 continue;
             };
@@ -223,9 +232,15 @@ impl Platform {
             sdk,
             schedules,
             environments,
+            resolver: stack.resolver,
             tasks,
             moto,
         })
+    }
+
+    /// The physical name (table), URL (queue) or ARN (secret) of a resource.
+    pub fn resource(&self, logical_id: &str) -> Option<&str> {
+        self.resolver.refs.get(logical_id).map(String::as_str)
     }
 
     /// Stops pollers, the server and the emulator.
