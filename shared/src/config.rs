@@ -10,6 +10,8 @@ pub struct Tables {
     pub endpoints: String,
     pub event_types: String,
     pub events: String,
+    pub idempotency: String,
+    pub deliveries: String,
 }
 
 /// Everything a function needs to know about its stack.
@@ -24,6 +26,10 @@ pub struct Config {
     pub retention_days: u32,
     pub max_consecutive_failures: u32,
     pub target_policy: TargetPolicy,
+    /// Multiplies every retry delay (`HOOKLINE_RETRY_SCALE`; tests use 0.01).
+    pub retry_scale: f64,
+    /// Extra field names whose values are masked in logs and audit rows.
+    pub redact_fields: String,
 }
 
 /// A variable is missing or unreadable.
@@ -59,6 +65,8 @@ impl Config {
                 endpoints: required("HOOKLINE_ENDPOINTS_TABLE")?,
                 event_types: required("HOOKLINE_EVENT_TYPES_TABLE")?,
                 events: required("HOOKLINE_EVENTS_TABLE")?,
+                idempotency: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
+                deliveries: required("HOOKLINE_DELIVERIES_TABLE")?,
             },
             delivery_queue_url: required("HOOKLINE_DELIVERY_QUEUE_URL")?,
             inbound_queue_url: required("HOOKLINE_INBOUND_QUEUE_URL")?,
@@ -70,6 +78,15 @@ impl Config {
             retention_days: number("HOOKLINE_RETENTION_DAYS", 30)?,
             max_consecutive_failures: number("HOOKLINE_MAX_CONSECUTIVE_FAILURES", 15)?,
             target_policy,
+            retry_scale: match lookup("HOOKLINE_RETRY_SCALE").filter(|v| !v.is_empty()) {
+                None => 1.0,
+                Some(v) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .ok_or_else(|| ConfigError(format!("HOOKLINE_RETRY_SCALE={v} is not a positive number")))?,
+            },
+            redact_fields: lookup("HOOKLINE_REDACT_FIELDS").unwrap_or_default(),
         })
     }
 }
@@ -89,6 +106,8 @@ mod tests {
             ("HOOKLINE_ENDPOINTS_TABLE", "eps"),
             ("HOOKLINE_EVENT_TYPES_TABLE", "types"),
             ("HOOKLINE_EVENTS_TABLE", "events"),
+            ("HOOKLINE_IDEMPOTENCY_TABLE", "idem"),
+            ("HOOKLINE_DELIVERIES_TABLE", "deliveries"),
             ("HOOKLINE_DELIVERY_QUEUE_URL", "http://q/d"),
             ("HOOKLINE_INBOUND_QUEUE_URL", "http://q/i"),
             ("HOOKLINE_DATA_KEY_SECRET", "arn:dk"),

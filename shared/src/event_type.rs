@@ -23,6 +23,7 @@ pub const BUILTIN_EVENT_TYPES: &[(&str, &str)] = &[
     ("endpoint.enabled", "A paused or disabled endpoint was enabled again."),
     ("delivery.exhausted", "A delivery failed for good after its last retry."),
     ("inbound.failed", "An inbound webhook could not be processed into an internal event."),
+    ("endpoint.test", "A test event sent to one endpoint from the API or console."),
 ];
 
 /// True when `name` is a built-in event type.

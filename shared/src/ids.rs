@@ -29,8 +29,8 @@ fn sortable_suffix(millis: u64) -> String {
     (0..SUFFIX_LEN).rev().map(|i| ALPHABET[((value >> (5 * i)) & 31) as usize] as char).collect()
 }
 
-fn valid_suffix(s: &str) -> bool {
-    s.len() == SUFFIX_LEN && s.bytes().all(|b| ALPHABET.contains(&b))
+fn valid_suffix_chars(s: &str) -> bool {
+    s.bytes().all(|b| ALPHABET.contains(&b))
 }
 
 /// The id text did not have the expected prefix and shape.
@@ -43,6 +43,9 @@ pub struct InvalidId {
 
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        prefixed_id!($(#[$doc])* $name, $prefix, SUFFIX_LEN);
+    };
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $len:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -68,7 +71,7 @@ macro_rules! prefixed_id {
             type Err = InvalidId;
             fn from_str(s: &str) -> Result<Self, InvalidId> {
                 match s.strip_prefix($prefix) {
-                    Some(rest) if valid_suffix(rest) => Ok(Self(s.to_owned())),
+                    Some(rest) if rest.len() == $len && valid_suffix_chars(rest) => Ok(Self(s.to_owned())),
                     _ => Err(InvalidId { prefix: $prefix, value: s.chars().take(64).collect() }),
                 }
             }
@@ -106,9 +109,12 @@ prefixed_id!(
     "evt_"
 );
 prefixed_id!(
-    /// One event's delivery to one endpoint (`dlv_…`).
+    /// One event's delivery to one endpoint (`dlv_…`): the event's suffix
+    /// then the endpoint's, so it is derived, never stored twice, sorts by
+    /// event time, and names its endpoint.
     DeliveryId,
-    "dlv_"
+    "dlv_",
+    2 * SUFFIX_LEN
 );
 prefixed_id!(
     /// An inbound source (`src_…`).
@@ -120,6 +126,33 @@ prefixed_id!(
     ApiKeyId,
     "key_"
 );
+
+impl DeliveryId {
+    /// The one delivery of `event` to `endpoint`: the same inputs always
+    /// give the same id, so a replayed fan-out cannot make a second one.
+    pub fn for_event(event: &EventId, endpoint: &EndpointId) -> Self {
+        let event_suffix = &event.as_str()[EventId::PREFIX.len()..];
+        let endpoint_suffix = &endpoint.as_str()[EndpointId::PREFIX.len()..];
+        Self(format!("{}{event_suffix}{endpoint_suffix}", Self::PREFIX))
+    }
+
+    /// The endpoint this delivery goes to.
+    pub fn endpoint_id(&self) -> EndpointId {
+        EndpointId(format!("{}{}", EndpointId::PREFIX, &self.0[Self::PREFIX.len() + SUFFIX_LEN..]))
+    }
+
+    /// The event this delivery carries.
+    pub fn event_id(&self) -> EventId {
+        EventId(format!("{}{}", EventId::PREFIX, &self.0[Self::PREFIX.len()..Self::PREFIX.len() + SUFFIX_LEN]))
+    }
+
+    /// The smallest delivery id of an event created at or after `millis`,
+    /// for "since" range queries.
+    pub fn lower_bound(millis: u64) -> String {
+        let full = sortable_suffix(millis);
+        format!("{}{}", Self::PREFIX, &full[..10])
+    }
+}
 
 /// The tenant every query is scoped by. Chosen by an operator (`acme`) or
 /// generated (`ten_…`); lowercase letters, digits, `_` and `-`, up to 64.
@@ -211,6 +244,18 @@ mod tests {
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, format!("\"{id}\""));
         assert!(serde_json::from_str::<DeliveryId>("\"evt_x\"").is_err());
+    }
+
+    #[test]
+    fn delivery_ids_derive_from_event_and_endpoint() {
+        let event = EventId::generate();
+        let endpoint = EndpointId::generate();
+        let id = DeliveryId::for_event(&event, &endpoint);
+        assert_eq!(id, DeliveryId::for_event(&event, &endpoint));
+        assert_eq!(id.endpoint_id(), endpoint);
+        assert_eq!(id.event_id(), event);
+        assert_eq!(id.as_str().parse::<DeliveryId>().unwrap(), id);
+        assert!(DeliveryId::lower_bound(0).as_str() < id.as_str());
     }
 
     #[test]

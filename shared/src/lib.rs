@@ -5,11 +5,17 @@ pub mod api_key;
 pub mod aws;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 pub mod endpoint;
 pub mod error;
+pub mod event;
 pub mod event_type;
 pub mod ids;
+pub mod outbound;
 pub mod page;
+pub mod redact;
+pub mod retry;
+pub mod signature;
 pub mod ssrf;
 
 /// `User-Agent` and `/health` version.

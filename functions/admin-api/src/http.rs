@@ -5,8 +5,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::error::ApiError;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest request body accepted: a full-size event and room for its envelope.
+pub const MAX_BODY_BYTES: usize = shared::event::MAX_PAYLOAD_BYTES + 4096;
 
 /// A JSON response.
 pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, endpoints, event_types, system};
+use crate::routes::{api_keys, deliveries, endpoints, event_types, events, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,10 +15,14 @@ use crate::routes::{api_keys, endpoints, event_types, system};
         endpoints::create, endpoints::list, endpoints::get, endpoints::patch, endpoints::delete,
         endpoints::enable, endpoints::disable, endpoints::rotate_secret, endpoints::secret,
         event_types::list, event_types::create,
+        events::publish,
+        deliveries::list, deliveries::get, deliveries::retry, deliveries::retry_bulk, deliveries::send_test,
     ),
     modifiers(&BearerAuth),
     tags((name = "endpoints", description = "Where outbound webhooks go"),
          (name = "event-types", description = "The event catalog"),
+         (name = "events", description = "Publishing"),
+         (name = "deliveries", description = "The delivery log and retries"),
          (name = "api-keys", description = "Tenant API keys"),
          (name = "system", description = "Health and this document")),
 )]

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use shared::api_key::Principal;
 use shared::aws::dynamo::Db;
 use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::sqs::Queue;
 use shared::aws::Clients;
 use shared::config::Config;
+use shared::redact::Redactor;
 
 /// How long a verified API key is trusted without asking DynamoDB again;
 /// also the longest a revoked key keeps working on a warm instance.
@@ -20,6 +22,9 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub keyring: Keyring,
+    /// The delivery queue, for retries and resumed deliveries.
+    pub queue: Queue,
+    pub redactor: Redactor,
     auth_cache: Mutex<HashMap<String, (Principal, Instant)>>,
 }
 
@@ -31,7 +36,9 @@ impl AppState {
             config.data_key_secret.clone(),
             config.admin_key_secret.clone(),
         );
-        Self { config, db, keyring, auth_cache: Mutex::new(HashMap::new()) }
+        let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
+        let redactor = Redactor::new(&config.redact_fields);
+        Self { config, db, keyring, queue, redactor, auth_cache: Mutex::new(HashMap::new()) }
     }
 
     pub(crate) fn cached_principal(&self, key_hash: &str) -> Option<Principal> {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::StoreError;
 use crate::api_key::ApiKeyRecord;
 use crate::config::Tables;
-use crate::endpoint::EndpointRecord;
+use crate::endpoint::{EndpointRecord, EndpointStatus};
 use crate::event_type::EventTypeRecord;
 use crate::ids::{ApiKeyId, EndpointId, TenantId};
 
@@ -25,40 +25,42 @@ pub const API_KEYS_BY_TENANT: &str = "by_tenant";
 const QUERY_PAGE: i32 = 250;
 
 /// Where a tenant's items live: a table (or one of its indexes) keyed by
-/// `tenant_id` and sorted by `sort_attr`.
-struct Partition<'a> {
-    table: &'a str,
-    index: Option<&'a str>,
-    sort_attr: &'a str,
+/// `tenant_id` and sorted by `sort_attr`, optionally within a sort-key range.
+pub(crate) struct Partition<'a> {
+    pub table: &'a str,
+    pub index: Option<&'a str>,
+    pub sort_attr: &'a str,
+    /// Inclusive sort-key bounds.
+    pub between: Option<(String, String)>,
 }
 
 /// The tables, behind tenant-scoped methods.
 #[derive(Clone, Debug)]
 pub struct Db {
-    client: Client,
-    tables: Tables,
+    pub(crate) client: Client,
+    pub(crate) tables: Tables,
 }
 
-fn s(v: &str) -> AttributeValue {
+pub(crate) fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
-fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::aws("serialize item", e))
 }
 
-fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::aws("deserialize item", e))
 }
 
-fn put_error(err: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
+pub(crate) fn put_error(err: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
     match err.as_service_error() {
         Some(e) if e.is_conditional_check_failed_exception() => StoreError::Conflict,
         _ => StoreError::aws("dynamodb PutItem", err),
     }
 }
 
-fn delete_error(err: SdkError<DeleteItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
+pub(crate) fn delete_error(err: SdkError<DeleteItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
     match err.as_service_error() {
         Some(e) if e.is_conditional_check_failed_exception() => StoreError::Conflict,
         _ => StoreError::aws("dynamodb DeleteItem", err),
@@ -79,7 +81,7 @@ impl Db {
     }
 
     /// Writes `item` only if no item has its key (`attribute_not_exists`).
-    async fn put_new<T: Serialize>(&self, table: &str, key_attr: &str, item: &T) -> Result<(), StoreError> {
+    pub(crate) async fn put_new<T: Serialize>(&self, table: &str, key_attr: &str, item: &T) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(table)
@@ -92,7 +94,7 @@ impl Db {
         Ok(())
     }
 
-    async fn get<T: DeserializeOwned>(&self, table: &str, key: Item) -> Result<Option<T>, StoreError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, table: &str, key: Item) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -107,9 +109,9 @@ impl Db {
     /// Reads a tenant's partition in sort-key order, after `after` (base
     /// table only: an index's page key needs more than the sort key), until
     /// `want` items pass `keep` or the partition ends.
-    async fn query_tenant<T: DeserializeOwned>(
+    pub(crate) async fn query_tenant<T: DeserializeOwned>(
         &self,
-        Partition { table, index, sort_attr }: Partition<'_>,
+        Partition { table, index, sort_attr, between }: Partition<'_>,
         tenant: &TenantId,
         after: Option<&str>,
         want: usize,
@@ -119,13 +121,21 @@ impl Db {
         let mut start: Option<Item> =
             after.map(|a| HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), (sort_attr.to_owned(), s(a))]));
         loop {
-            let out = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(table)
                 .set_index_name(index.map(str::to_owned))
                 .key_condition_expression("tenant_id = :t")
-                .expression_attribute_values(":t", s(tenant.as_str()))
+                .expression_attribute_values(":t", s(tenant.as_str()));
+            if let Some((lo, hi)) = &between {
+                query = query
+                    .key_condition_expression("tenant_id = :t AND #sk BETWEEN :lo AND :hi")
+                    .expression_attribute_names("#sk", sort_attr)
+                    .expression_attribute_values(":lo", s(lo))
+                    .expression_attribute_values(":hi", s(hi));
+            }
+            let out = query
                 .set_exclusive_start_key(start.take())
                 .limit(QUERY_PAGE)
                 .send()
@@ -150,7 +160,7 @@ impl Db {
     // ------------------------------------------------------------ API keys
 
     fn keys_by_tenant(&self) -> Partition<'_> {
-        Partition { table: &self.tables.api_keys, index: Some(API_KEYS_BY_TENANT), sort_attr: "key_id" }
+        Partition { table: &self.tables.api_keys, index: Some(API_KEYS_BY_TENANT), sort_attr: "key_id", between: None }
     }
 
     /// Stores a new key.
@@ -216,7 +226,7 @@ impl Db {
         want: usize,
         keep: impl Fn(&EndpointRecord) -> bool,
     ) -> Result<Vec<EndpointRecord>, StoreError> {
-        let part = Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id" };
+        let part = Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id", between: None };
         self.query_tenant(part, tenant, after, want, keep).await
     }
 
@@ -250,6 +260,87 @@ impl Db {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
+    /// Counts one more failed attempt in a row; returns the new count, or
+    /// `None` when the endpoint is gone.
+    pub async fn count_endpoint_failure(&self, tenant: &TenantId, id: &EndpointId) -> Result<Option<u32>, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.endpoints)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("endpoint_id", s(id.as_str()))
+            .update_expression("ADD consecutive_failures :one")
+            .condition_expression("attribute_exists(endpoint_id)")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out
+                .attributes
+                .and_then(|a| a.get("consecutive_failures").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
+        }
+    }
+
+    /// Clears the failure streak after a success.
+    pub async fn reset_endpoint_failures(&self, tenant: &TenantId, id: &EndpointId) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.endpoints)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("endpoint_id", s(id.as_str()))
+            .update_expression("SET consecutive_failures = :zero")
+            .condition_expression("attribute_exists(endpoint_id)")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
+        }
+    }
+
+    /// Moves an active endpoint to `status` with a reason; false when it was
+    /// not active (already paused or disabled, or gone).
+    pub async fn deactivate_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &EndpointId,
+        status: EndpointStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let status_text =
+            serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let values = HashMap::from([
+            (":st".to_owned(), s(&status_text)),
+            (":active".to_owned(), s("active")),
+            (":why".to_owned(), s(reason)),
+            (":now".to_owned(), s(&chrono::Utc::now().to_rfc3339())),
+            (":one".to_owned(), AttributeValue::N("1".into())),
+        ]);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.endpoints)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("endpoint_id", s(id.as_str()))
+            .update_expression("SET #st = :st, status_reason = :why, updated_at = :now, version = version + :one")
+            .condition_expression("#st = :active")
+            .expression_attribute_names("#st", "status")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
+        }
+    }
+
     // ------------------------------------------------------------ event types
 
     /// Adds a tenant event type; `Conflict` if the name exists.
@@ -257,9 +348,18 @@ impl Db {
         self.put_new(&self.tables.event_types, "name", record).await
     }
 
+    /// True when `name` is built in or one of the tenant's own types.
+    pub async fn event_type_exists(&self, tenant: &TenantId, name: &str) -> Result<bool, StoreError> {
+        if crate::event_type::is_builtin(name) {
+            return Ok(true);
+        }
+        let key = HashMap::from([("tenant_id".into(), s(tenant.as_str())), ("name".into(), s(name))]);
+        Ok(self.get::<EventTypeRecord>(&self.tables.event_types, key).await?.is_some())
+    }
+
     /// All of the tenant's own event types, by name.
     pub async fn list_event_types(&self, tenant: &TenantId) -> Result<Vec<EventTypeRecord>, StoreError> {
-        let part = Partition { table: &self.tables.event_types, index: None, sort_attr: "name" };
+        let part = Partition { table: &self.tables.event_types, index: None, sort_attr: "name", between: None };
         self.query_tenant(part, tenant, None, usize::MAX, |_| true).await
     }
 }

@@ -1,6 +1,9 @@
 //! AWS adapters: the only code in `shared` that knows SDK types.
 
+pub mod deliveries;
 pub mod dynamo;
+pub mod metrics;
+pub mod outbox;
 pub mod secrets;
 pub mod sqs;
 
@@ -56,11 +59,19 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// Clients that count their requests (see `metrics`).
     pub fn new(config: &SdkConfig) -> Self {
+        let counter = metrics::RequestCounter;
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            secrets: aws_sdk_secretsmanager::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config).interceptor(counter).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(config).interceptor(counter).build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(config).interceptor(counter).build(),
+            ),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
 use shared::aws::StoreError;
 use shared::crypto::{generate_signing_secret, validate_signing_secret};
+use shared::delivery::DeliveryStatus;
 use shared::endpoint::{EndpointCreate, EndpointPatch, EndpointRecord, EndpointSettings, EndpointStatus, EndpointView};
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::is_builtin;
@@ -17,6 +18,7 @@ use shared::page::{encode_cursor, ListResponse, PageRequest};
 use utoipa::ToSchema;
 
 use crate::http::{body, json, no_content, query, query_bool};
+use crate::routes::deliveries::requeue_all;
 use crate::state::AppState;
 
 /// How long the old secret keeps signing after a rotation, by default.
@@ -203,13 +205,18 @@ pub async fn delete(state: &AppState, p: &Principal, id: &str) -> Result<Respons
 #[utoipa::path(post, path = "/v1/endpoints/{id}/enable", tag = "endpoints", params(("id" = String, Path)),
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn enable(state: &AppState, p: &Principal, id: &str) -> Result<Response<Body>, ApiError> {
-    let record = modify(state, &p.tenant, &parse_id(id)?, |r| {
+    let id = parse_id(id)?;
+    let record = modify(state, &p.tenant, &id, |r| {
         r.status = EndpointStatus::Active;
         r.status_reason = None;
         r.consecutive_failures = 0;
         Ok(())
     })
     .await?;
+    let parked =
+        state.db.list_deliveries(&p.tenant, &id, 0, None, usize::MAX, |d| d.status == DeliveryStatus::Parked).await?;
+    let resumed = requeue_all(state, &parked, &[DeliveryStatus::Parked], false).await?;
+    tracing::info!(tenant = %p.tenant, endpoint_id = %id, resumed, "endpoint enabled");
     Ok(json(200, &record.masked_view()))
 }
 

@@ -1,8 +1,10 @@
 //! The router: method and path to a route function.
 
 pub mod api_keys;
+pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
+pub mod events;
 pub mod system;
 
 use lambda_http::http::Method;
@@ -50,6 +52,12 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
                 ("POST", ["endpoints", id, "disable"]) => endpoints::disable(state, p, id, req).await,
                 ("POST", ["endpoints", id, "rotate-secret"]) => endpoints::rotate_secret(state, p, id, req).await,
                 ("GET", ["endpoints", id, "secret"]) => endpoints::secret(state, p, id).await,
+                ("GET", ["endpoints", id, "deliveries"]) => deliveries::list(state, p, id, req).await,
+                ("POST", ["endpoints", id, "test"]) => deliveries::send_test(state, p, id).await,
+                ("POST", ["events"]) => events::publish(state, p, req).await,
+                ("POST", ["deliveries", "retry"]) => deliveries::retry_bulk(state, p, req).await,
+                ("GET", ["deliveries", id]) => deliveries::get(state, p, id).await,
+                ("POST", ["deliveries", id, "retry"]) => deliveries::retry(state, p, id).await,
                 ("GET", ["event-types"]) => event_types::list(state, p, req).await,
                 ("POST", ["event-types"]) => event_types::create(state, p, req).await,
                 _ => Err(unknown_route(m, path, rest)),

@@ -2,11 +2,15 @@
 //! looked up by the binary name the template gives (`BuildProperties.Binary`).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use futures_util::future::BoxFuture;
 use lambda_http::{Body, Request, Response};
+use lambda_runtime::{Context, LambdaEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 use shared::aws::Clients;
 use shared::config::Config;
@@ -23,6 +27,29 @@ pub enum Handler {
     Event(EventHandler),
 }
 
+/// Wraps a typed Lambda handler so it takes and gives JSON, deserializing
+/// exactly as the runtime would.
+pub fn typed<E, R, F, Fut>(f: F) -> EventHandler
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(LambdaEvent<E>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, lambda_runtime::Error>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |value: Value| {
+        let f = f.clone();
+        Box::pin(async move {
+            let payload: E =
+                serde_json::from_value(value).map_err(|e| format!("the event did not deserialize: {e}"))?;
+            let mut context = Context::default();
+            context.request_id = hex::encode(shared::ids::random_bytes::<8>());
+            let answer = f(LambdaEvent::new(payload, context)).await.map_err(|e| e.to_string())?;
+            serde_json::to_value(answer).map_err(|e| e.to_string())
+        })
+    })
+}
+
 /// Builds the handler of `binary` with its own environment, or `None` when
 /// this build of `hookline` has no such function.
 pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>, String> {
@@ -34,6 +61,20 @@ pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Re
             Some(Handler::Http(Arc::new(move |req| {
                 let state = state.clone();
                 Box::pin(async move { admin_api::handle(&state, req).await })
+            })))
+        }
+        "outbox-fanout" => {
+            let state = Arc::new(outbox_fanout::FanoutState::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { outbox_fanout::handle(&state, event).await }
+            })))
+        }
+        "delivery-attempt" => {
+            let state = Arc::new(delivery_attempt::WorkerState::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { delivery_attempt::handle(&state, event).await }
             })))
         }
         _ => None,

@@ -219,12 +219,21 @@ async fn dev_control(schedules: &Schedules, method: &str, rest: &str) -> hyper::
     let ok = |v: Value| response(200, &[("content-type", "application/json")], Bytes::from(v.to_string()));
     match (method, rest.trim_end_matches('/').split('/').collect::<Vec<_>>().as_slice()) {
         ("GET", ["schedules"]) => ok(json!({"data": schedules.describe()})),
+        ("GET", ["aws-requests"]) => ok(json!(shared::aws::metrics::snapshot())),
+        ("DELETE", ["aws-requests"]) => {
+            shared::aws::metrics::reset();
+            ok(json!({}))
+        }
         ("POST", ["schedules", name]) => match schedules.fire(name).await {
             Ok(result) => ok(json!({"schedule": name, "result": result})),
             Err(e) if e.starts_with("no schedule") => error(404, "not_found", &e),
             Err(e) => error(502, "function_error", &e),
         },
-        _ => error(404, "not_found", "dev controls: GET /_dev/schedules, POST /_dev/schedules/{name}"),
+        _ => error(
+            404,
+            "not_found",
+            "dev controls: GET /_dev/schedules, POST /_dev/schedules/{name}, GET|DELETE /_dev/aws-requests",
+        ),
     }
 }
 

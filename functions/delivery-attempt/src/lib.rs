@@ -1,0 +1,356 @@
+//! The `delivery-attempt` function: one signed POST per queue message,
+//! recorded, then delivered, retried later, or failed, with the circuit
+//! breaker and the operational events that go with each.
+
+pub mod headers;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
+use futures_util::future::join_all;
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::json;
+use shared::aws::deliveries::AttemptWrite;
+use shared::aws::dynamo::Db;
+use shared::aws::outbox::PublishOutcome;
+use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::sqs::{OutgoingMessage, Queue, MAX_DELAY_SECONDS};
+use shared::aws::{Clients, StoreError};
+use shared::config::Config;
+use shared::delivery::{
+    breaker_trips, decide, Attempt, AttemptResult, DeliveryMessage, DeliveryStatus, Next, RetryRules,
+    DELIVERED_BODY_BYTES, FAILED_BODY_BYTES, KEPT_RESPONSE_HEADERS,
+};
+use shared::endpoint::{EndpointRecord, EndpointStatus};
+use shared::event::{envelope, EventSnapshot, NewEvent, OutboxRecord};
+use shared::ids::{EndpointId, TenantId};
+use shared::outbound::OutboundClient;
+use shared::redact::Redactor;
+use shared::retry::{jitter_unit, parse_retry_after};
+
+use headers::{signed_headers, RequestIds};
+
+/// How long a worker trusts its copy of an endpoint (status, URL, secret).
+pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Event types Hookline emits about itself; their own failures emit nothing,
+/// so a failing subscriber cannot feed itself an endless stream.
+const OPERATIONAL_TYPES: &[&str] = &["endpoint.paused", "endpoint.disabled", "endpoint.enabled", "delivery.exhausted"];
+
+type CachedEndpoint = (Arc<EndpointRecord>, Arc<Vec<String>>, Instant);
+
+/// Built once per cold start.
+pub struct WorkerState {
+    pub config: Config,
+    pub db: Db,
+    pub queue: Queue,
+    pub keyring: Keyring,
+    pub http: OutboundClient,
+    pub redactor: Redactor,
+    endpoints: Mutex<HashMap<(TenantId, EndpointId), CachedEndpoint>>,
+}
+
+impl WorkerState {
+    pub fn new(config: Config, clients: &Clients) -> Self {
+        let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
+        let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
+        let keyring = Keyring::new(
+            Secrets::new(clients.secrets.clone()),
+            config.data_key_secret.clone(),
+            config.admin_key_secret.clone(),
+        );
+        let http = OutboundClient::new(config.target_policy.clone(), &format!("Hookline/{}", shared::VERSION));
+        let redactor = Redactor::new(&config.redact_fields);
+        Self { config, db, queue, keyring, http, redactor, endpoints: Mutex::new(HashMap::new()) }
+    }
+
+    /// The endpoint and its open secrets (current first), from a short cache.
+    async fn endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &EndpointId,
+    ) -> Result<Option<(Arc<EndpointRecord>, Arc<Vec<String>>)>, String> {
+        let key = (tenant.clone(), id.clone());
+        if let Some((e, s, at)) = self.endpoints.lock().expect("endpoint cache").get(&key) {
+            if at.elapsed() < ENDPOINT_CACHE_TTL {
+                return Ok(Some((e.clone(), s.clone())));
+            }
+        }
+        let Some(record) = self.db.get_endpoint(tenant, id).await.map_err(|e| e.to_string())? else { return Ok(None) };
+        let sealer = self.keyring.secret_box().await.map_err(|e| e.to_string())?;
+        let aad = EndpointRecord::secret_aad(tenant, id);
+        let mut secrets = vec![sealer.open(&record.secret_sealed, &aad).map_err(|e| e.to_string())?];
+        if let (Some(previous), Some(until)) = (&record.previous_secret_sealed, record.previous_secret_expires_at) {
+            if until > Utc::now() {
+                secrets.push(sealer.open(previous, &aad).map_err(|e| e.to_string())?);
+            }
+        }
+        let (record, secrets) = (Arc::new(record), Arc::new(secrets));
+        self.endpoints.lock().expect("endpoint cache").insert(key, (record.clone(), secrets.clone(), Instant::now()));
+        Ok(Some((record, secrets)))
+    }
+
+    fn forget_endpoint(&self, tenant: &TenantId, id: &EndpointId) {
+        self.endpoints.lock().expect("endpoint cache").remove(&(tenant.clone(), id.clone()));
+    }
+}
+
+/// Works a batch concurrently; only failed messages go back to the queue.
+pub async fn handle(state: &WorkerState, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let outcomes = join_all(event.payload.records.iter().map(|m| process(state, m))).await;
+    let mut response = SqsBatchResponse::default();
+    for (message, outcome) in event.payload.records.iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            tracing::warn!(message_id = ?message.message_id, error = %e, "delivery message will be retried");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+fn message_for(msg: &DeliveryMessage, delay: Duration) -> OutgoingMessage {
+    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    let mut next = msg.clone();
+    next.not_before = (seconds > u64::from(MAX_DELAY_SECONDS)).then(|| Utc::now().timestamp() + seconds as i64);
+    OutgoingMessage {
+        id: "0".into(),
+        body: serde_json::to_string(&next).expect("delivery messages serialize"),
+        delay_seconds: seconds.min(u64::from(MAX_DELAY_SECONDS)) as u32,
+    }
+}
+
+async fn send(state: &WorkerState, message: OutgoingMessage) -> Result<(), String> {
+    let refused = state.queue.send_all(&[message]).await.map_err(|e| e.to_string())?;
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err("the queue refused the message".into())
+    }
+}
+
+async fn process(state: &WorkerState, message: &SqsMessage) -> Result<(), String> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let msg: DeliveryMessage = serde_json::from_str(body).map_err(|e| format!("unreadable delivery message: {e}"))?;
+    let span = tracing::info_span!("delivery", delivery_id = %msg.delivery_id, attempt = msg.attempt);
+    let _enter = span.enter();
+    let now = Utc::now().timestamp();
+    if let Some(not_before) = msg.not_before.filter(|t| *t > now) {
+        // A wait longer than SQS allows: hop again.
+        return send(state, message_for(&msg, Duration::from_secs((not_before - now) as u64))).await;
+    }
+    let tenant = &msg.tenant_id;
+    let id = &msg.delivery_id;
+    if message.attributes.get("ApproximateReceiveCount").is_some_and(|n| n != "1") {
+        // A redelivered message may already have been worked: check first.
+        let current = state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())?;
+        if current.is_none_or(|d| d.attempts >= msg.attempt) {
+            return Ok(());
+        }
+    }
+    let endpoint_id = id.endpoint_id();
+    let Some((endpoint, secrets)) = state.endpoint(tenant, &endpoint_id).await? else {
+        let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying, DeliveryStatus::Parked];
+        state.db.set_delivery_status(tenant, id, DeliveryStatus::Failed, &from).await.map_err(|e| e.to_string())?;
+        tracing::info!("endpoint deleted; delivery failed");
+        return Ok(());
+    };
+    if endpoint.status != EndpointStatus::Active {
+        let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying];
+        state.db.set_delivery_status(tenant, id, DeliveryStatus::Parked, &from).await.map_err(|e| e.to_string())?;
+        tracing::info!("endpoint not active; delivery parked");
+        return Ok(());
+    }
+    let event = match &msg.event {
+        Some(e) => e.clone(),
+        None => match state.db.get_event(tenant, &id.event_id(), false).await.map_err(|e| e.to_string())? {
+            Some(outbox) => EventSnapshot::from(&outbox),
+            None => {
+                let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying];
+                state
+                    .db
+                    .set_delivery_status(tenant, id, DeliveryStatus::Failed, &from)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(());
+            }
+        },
+    };
+    attempt(state, &msg, &endpoint, &secrets, &event).await
+}
+
+async fn attempt(
+    state: &WorkerState,
+    msg: &DeliveryMessage,
+    endpoint: &EndpointRecord,
+    secrets: &[String],
+    event: &EventSnapshot,
+) -> Result<(), String> {
+    let (tenant, id) = (&msg.tenant_id, &msg.delivery_id);
+    let body = envelope(event, &endpoint.endpoint_id, id);
+    let ids =
+        RequestIds { delivery_id: id.as_str(), event_type: &event.event_type, correlation_id: &event.correlation_id };
+    let started_at = Utc::now();
+    let headers =
+        signed_headers(&state.config.signature_header_prefix, endpoint, secrets, &ids, &body, started_at.timestamp())
+            .map_err(|e| e.to_string())?;
+    let timeout = Duration::from_secs(endpoint.settings.timeout_seconds.into());
+    let sent = state.http.post(&endpoint.settings.url, &headers, body, timeout).await;
+    let (result, mut record) = match &sent {
+        Ok(answer) => {
+            let retry_after = answer.headers.get("retry-after").and_then(|v| parse_retry_after(v, Utc::now()));
+            let result = AttemptResult::from_status(answer.status, retry_after);
+            let keep = if result == AttemptResult::Delivered { DELIVERED_BODY_BYTES } else { FAILED_BODY_BYTES };
+            let record = Attempt {
+                attempt: msg.attempt,
+                at: started_at,
+                duration_ms: answer.duration.as_millis() as u64,
+                status_code: Some(answer.status),
+                error_kind: None,
+                response_headers: answer
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| KEPT_RESPONSE_HEADERS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), state.redactor.text(v)))
+                    .collect(),
+                response_body: state.redactor.body(&answer.body, keep),
+                outcome: String::new(),
+                manual: msg.manual,
+            };
+            (result, record)
+        }
+        Err(e) => {
+            let record = Attempt {
+                attempt: msg.attempt,
+                at: started_at,
+                duration_ms: e.duration.as_millis() as u64,
+                status_code: None,
+                error_kind: Some(e.kind.to_owned()),
+                response_headers: Default::default(),
+                response_body: state.redactor.text(&e.detail.chars().take(FAILED_BODY_BYTES).collect::<String>()),
+                outcome: String::new(),
+                manual: msg.manual,
+            };
+            (AttemptResult::Transient { retry_after: None }, record)
+        }
+    };
+    let rules = RetryRules {
+        policy: endpoint.settings.retry_policy,
+        max_retries: endpoint.settings.max_retries,
+        scale: state.config.retry_scale,
+    };
+    let next = decide(result, msg.attempt, msg.manual, rules, jitter_unit());
+    let (status, next_attempt_at) = match next {
+        Next::Delivered => (DeliveryStatus::Delivered, None),
+        Next::Failed { .. } => (DeliveryStatus::Failed, None),
+        Next::RetryIn(delay) => {
+            (DeliveryStatus::Retrying, Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()))
+        }
+    };
+    record.outcome = match next {
+        Next::Delivered => "delivered",
+        Next::Failed { .. } => "failed",
+        Next::RetryIn(_) => "retry_scheduled",
+    }
+    .into();
+    // The retry is enqueued before the attempt is recorded: if recording
+    // fails, the message comes back and the retry exists either way.
+    if let Next::RetryIn(delay) = next {
+        let retry =
+            DeliveryMessage { attempt: msg.attempt + 1, not_before: None, event: Some(event.clone()), ..msg.clone() };
+        send(state, message_for(&retry, delay)).await?;
+    }
+    let write = AttemptWrite { status, next_attempt_at, attempt: &record };
+    match state.db.record_attempt(tenant, id, write).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            tracing::info!("attempt already recorded by a duplicate message");
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    tracing::info!(status = status.as_str(), status_code = ?record.status_code, error_kind = ?record.error_kind, duration_ms = record.duration_ms, "attempt recorded");
+    after_attempt(state, msg, endpoint, event, result, next).await
+}
+
+/// The circuit breaker, 410 handling, and operational events.
+async fn after_attempt(
+    state: &WorkerState,
+    msg: &DeliveryMessage,
+    endpoint: &EndpointRecord,
+    event: &EventSnapshot,
+    result: AttemptResult,
+    next: Next,
+) -> Result<(), String> {
+    let tenant = &msg.tenant_id;
+    let endpoint_id = &endpoint.endpoint_id;
+    let operational = OPERATIONAL_TYPES.contains(&event.event_type.as_str());
+    if result == AttemptResult::Delivered {
+        if endpoint.consecutive_failures > 0 {
+            state.db.reset_endpoint_failures(tenant, endpoint_id).await.map_err(|e| e.to_string())?;
+            state.forget_endpoint(tenant, endpoint_id);
+        }
+        return Ok(());
+    }
+    if result == (AttemptResult::Permanent { gone: true }) {
+        let reason = "the endpoint answered 410 Gone";
+        if state
+            .db
+            .deactivate_endpoint(tenant, endpoint_id, EndpointStatus::Disabled, reason)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            state.forget_endpoint(tenant, endpoint_id);
+            notify(state, tenant, "endpoint.disabled", json!({"endpoint_id": endpoint_id, "reason": reason})).await?;
+        }
+    }
+    let failures = state.db.count_endpoint_failure(tenant, endpoint_id).await.map_err(|e| e.to_string())?;
+    if failures.is_some_and(|n| breaker_trips(n, state.config.max_consecutive_failures)) {
+        let reason = format!("{} consecutive failed attempts", state.config.max_consecutive_failures);
+        if state
+            .db
+            .deactivate_endpoint(tenant, endpoint_id, EndpointStatus::Paused, &reason)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            state.forget_endpoint(tenant, endpoint_id);
+            tracing::warn!(endpoint_id = %endpoint_id, "circuit breaker paused the endpoint");
+            notify(state, tenant, "endpoint.paused", json!({"endpoint_id": endpoint_id, "reason": reason})).await?;
+        }
+    }
+    if next == (Next::Failed { exhausted: true }) && !operational {
+        let data = json!({
+            "delivery_id": msg.delivery_id, "event_id": event.event_id, "event_type": event.event_type,
+            "endpoint_id": endpoint_id, "attempts": msg.attempt,
+        });
+        notify(state, tenant, "delivery.exhausted", data).await?;
+    }
+    Ok(())
+}
+
+/// Publishes one of Hookline's own events through the outbox.
+async fn notify(
+    state: &WorkerState,
+    tenant: &TenantId,
+    event_type: &str,
+    data: serde_json::Value,
+) -> Result<(), String> {
+    let event = NewEvent {
+        event_type: event_type.to_owned(),
+        payload: data.to_string(),
+        idempotency_key: None,
+        correlation_id: None,
+        only_endpoint: None,
+    };
+    let record = OutboxRecord::new(tenant, event, state.config.retention_days);
+    match state.db.publish(&record).await.map_err(|e| e.to_string())? {
+        PublishOutcome::Created(id) | PublishOutcome::Duplicate(id) => {
+            tracing::info!(event_id = %id, event_type, "operational event published")
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The `outbox-fanout` function: for each event committed to the outbox,
+//! one delivery record per subscribed endpoint and one queue message each.
+
+use std::sync::Arc;
+
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::Value;
+use shared::aws::deliveries::Creation;
+use shared::aws::dynamo::Db;
+use shared::aws::sqs::{OutgoingMessage, Queue};
+use shared::aws::{Clients, StoreError};
+use shared::config::Config;
+use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
+use shared::endpoint::{EndpointRecord, EndpointStatus};
+use shared::event::{EventSnapshot, OutboxRecord};
+
+/// Delivery records written at once.
+const WRITE_CONCURRENCY: usize = 32;
+/// Queue batches sent at once.
+const SEND_CONCURRENCY: usize = 16;
+/// Larger events travel by reference; the worker reads them from the outbox.
+const MAX_EMBEDDED_EVENT_BYTES: usize = 200 * 1024;
+
+/// Built once per cold start.
+pub struct FanoutState {
+    pub config: Config,
+    pub db: Db,
+    pub queue: Queue,
+}
+
+impl FanoutState {
+    pub fn new(config: Config, clients: &Clients) -> Self {
+        let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
+        let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
+        Self { config, db, queue }
+    }
+}
+
+/// True when `endpoint` should get a delivery of `event`. Disabled endpoints
+/// get nothing; paused ones get a delivery that the worker parks.
+pub fn wants(endpoint: &EndpointRecord, event: &OutboxRecord, data: &Value) -> bool {
+    if endpoint.status == EndpointStatus::Disabled {
+        return false;
+    }
+    if let Some(only) = &event.only_endpoint {
+        return only == &endpoint.endpoint_id;
+    }
+    endpoint.subscribes_to(&event.event_type) && endpoint.settings.filters.iter().all(|f| f.matches(data))
+}
+
+/// Handles one batch of stream records, in order. A failed record stops the
+/// batch there and is reported, so Lambda retries from it.
+pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+    let mut response = DynamoDbEventResponse::default();
+    for record in event.payload.records {
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let outbox: OutboxRecord = match serde_dynamo::from_item(record.change.new_image.clone()) {
+            Ok(o) => o,
+            Err(e) => {
+                // Not an event row (or a shape this version does not know): nothing to fan out.
+                tracing::warn!(error = %e, "skipping an outbox record that is not an event");
+                continue;
+            }
+        };
+        match fan_out(state, &outbox).await {
+            Ok(count) => tracing::info!(event_id = %outbox.event_id, deliveries = count, "fanned out"),
+            Err(e) => {
+                tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+    }
+    Ok(response)
+}
+
+/// Fans one event out; returns how many deliveries were enqueued. Safe to
+/// run again for the same event: a completed fan-out is skipped, and a
+/// partial one re-enqueues only deliveries that never left `pending`.
+pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, StoreError> {
+    let current = state.db.get_event(&event.tenant_id, &event.event_id, true).await?;
+    if current.as_ref().is_some_and(|e| e.dispatched_at.is_some()) {
+        return Ok(0);
+    }
+    let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    let endpoints = state.db.list_endpoints(&event.tenant_id, None, usize::MAX, |e| wants(e, event, &data)).await?;
+    let snapshot = Arc::new(EventSnapshot::from(event));
+    let embed = snapshot.payload.len() < MAX_EMBEDDED_EVENT_BYTES;
+    let retention = state.config.retention_days;
+    let messages: Vec<Option<OutgoingMessage>> = stream::iter(endpoints)
+        .map(|endpoint| {
+            let snapshot = snapshot.clone();
+            async move {
+                let record = DeliveryRecord::pending(&event.tenant_id, &snapshot, &endpoint.endpoint_id, retention);
+                let enqueue = match state.db.create_delivery(&record).await? {
+                    Creation::Created => true,
+                    // A retried fan-out: re-send only what was never attempted.
+                    Creation::Existed(Some(old)) => old.status == DeliveryStatus::Pending && old.attempts == 0,
+                    Creation::Existed(None) => false,
+                };
+                let message = DeliveryMessage {
+                    tenant_id: event.tenant_id.clone(),
+                    delivery_id: record.delivery_id.clone(),
+                    attempt: 1,
+                    not_before: None,
+                    manual: false,
+                    event: embed.then(|| (*snapshot).clone()),
+                };
+                Ok::<_, StoreError>(enqueue.then(|| OutgoingMessage {
+                    id: record.delivery_id.to_string(),
+                    body: serde_json::to_string(&message).expect("delivery messages serialize"),
+                    delay_seconds: 0,
+                }))
+            }
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let messages: Vec<OutgoingMessage> = messages.into_iter().flatten().collect();
+    let count = messages.len() as u32;
+    let refused: Vec<Vec<String>> = stream::iter(messages.chunks(10).map(<[OutgoingMessage]>::to_vec))
+        .map(|batch| {
+            let queue = state.queue.clone();
+            async move { queue.send_all(&batch).await }
+        })
+        .buffer_unordered(SEND_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let refused: Vec<String> = refused.into_iter().flatten().collect();
+    if !refused.is_empty() {
+        return Err(StoreError::Aws(format!("the queue refused {} delivery messages", refused.len())));
+    }
+    state.db.mark_dispatched(&event.tenant_id, &event.event_id, count).await?;
+    Ok(count)
+}

@@ -1,0 +1,188 @@
+//! The delivery log: one item per delivery, attempts inline, keyed
+//! `{endpoint_id}#{delivery_id}` within the tenant so an endpoint's
+//! deliveries are one range, in event order, with no index to pay for.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, Utc};
+
+use super::dynamo::{from_item, s, to_item, Db, Partition};
+use super::StoreError;
+use crate::delivery::{Attempt, DeliveryRecord, DeliveryStatus};
+use crate::ids::{DeliveryId, EndpointId, TenantId};
+
+/// A delivery that already existed when fan-out tried to create it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Creation {
+    Created,
+    Existed(Option<Box<DeliveryRecord>>),
+}
+
+/// What one attempt changes on its delivery.
+#[derive(Debug, Clone)]
+pub struct AttemptWrite<'a> {
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub attempt: &'a Attempt,
+}
+
+fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+impl Db {
+    /// Creates a pending delivery unless it exists (then the existing one is returned).
+    pub async fn create_delivery(&self, record: &DeliveryRecord) -> Result<Creation, StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.tables.deliveries)
+            .set_item(Some(to_item(record)?))
+            .condition_expression("attribute_not_exists(delivery_key)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(Creation::Created),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                    let old = c.item.map(from_item::<DeliveryRecord>).transpose()?;
+                    Ok(Creation::Existed(old.map(Box::new)))
+                }
+                other => Err(StoreError::aws("dynamodb PutItem", other)),
+            },
+        }
+    }
+
+    /// One of the tenant's deliveries.
+    pub async fn get_delivery(&self, tenant: &TenantId, id: &DeliveryId) -> Result<Option<DeliveryRecord>, StoreError> {
+        let key = HashMap::from([
+            ("tenant_id".to_owned(), s(tenant.as_str())),
+            ("delivery_key".to_owned(), s(&DeliveryRecord::key(id))),
+        ]);
+        self.get(&self.tables.deliveries, key).await
+    }
+
+    /// Records attempt number `attempt.attempt` if the delivery has made
+    /// exactly one fewer; `Conflict` means a duplicate message already did.
+    pub async fn record_attempt(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        write: AttemptWrite<'_>,
+    ) -> Result<(), StoreError> {
+        let entry =
+            serde_dynamo::to_attribute_value(write.attempt).map_err(|e| StoreError::aws("serialize attempt", e))?;
+        let mut values = HashMap::from([
+            (":st".to_owned(), s(write.status.as_str())),
+            (":n".to_owned(), AttributeValue::N(write.attempt.attempt.to_string())),
+            (":prev".to_owned(), AttributeValue::N((write.attempt.attempt - 1).to_string())),
+            (":now".to_owned(), s(&Utc::now().to_rfc3339())),
+            (":entry".to_owned(), AttributeValue::L(vec![entry])),
+            (":empty".to_owned(), AttributeValue::L(vec![])),
+        ]);
+        let mut set = vec![
+            "#st = :st",
+            "attempts = :n",
+            "updated_at = :now",
+            "attempt_log = list_append(if_not_exists(attempt_log, :empty), :entry)",
+        ];
+        let mut remove = Vec::new();
+        match write.next_attempt_at {
+            Some(at) => {
+                values.insert(":next".into(), s(&at.to_rfc3339()));
+                set.push("next_attempt_at = :next");
+            }
+            None => remove.push("next_attempt_at"),
+        }
+        match write.attempt.status_code {
+            Some(code) => {
+                values.insert(":code".into(), AttributeValue::N(code.to_string()));
+                set.push("last_status_code = :code");
+            }
+            None => remove.push("last_status_code"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.tables.deliveries)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("delivery_key", s(&DeliveryRecord::key(id)))
+            .update_expression(expression)
+            .condition_expression("attempts = :prev")
+            .expression_attribute_names("#st", "status")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Err(StoreError::Conflict),
+            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
+        }
+    }
+
+    /// Moves a delivery to `status` if it is in one of `from`; false otherwise.
+    pub async fn set_delivery_status(
+        &self,
+        tenant: &TenantId,
+        id: &DeliveryId,
+        status: DeliveryStatus,
+        from: &[DeliveryStatus],
+    ) -> Result<bool, StoreError> {
+        let mut values =
+            HashMap::from([(":st".to_owned(), s(status.as_str())), (":now".to_owned(), s(&Utc::now().to_rfc3339()))]);
+        let allowed: Vec<String> = from
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                values.insert(format!(":f{i}"), s(st.as_str()));
+                format!(":f{i}")
+            })
+            .collect();
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.tables.deliveries)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("delivery_key", s(&DeliveryRecord::key(id)))
+            .update_expression("SET #st = :st, updated_at = :now")
+            .condition_expression(format!("#st IN ({})", allowed.join(", ")))
+            .expression_attribute_names("#st", "status")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::None)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
+        }
+    }
+
+    /// An endpoint's deliveries of events created at or after `since_ms`,
+    /// oldest first, after the cursor `after` (a delivery key), at most `want`.
+    pub async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        endpoint: &EndpointId,
+        since_ms: u64,
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&DeliveryRecord) -> bool,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let lo = format!("{endpoint}#{}", DeliveryId::lower_bound(since_ms));
+        let hi = format!("{endpoint}#{}~", DeliveryId::PREFIX);
+        let part = Partition {
+            table: &self.tables.deliveries,
+            index: None,
+            sort_attr: "delivery_key",
+            between: Some((lo, hi)),
+        };
+        self.query_tenant(part, tenant, after, want, keep).await
+    }
+}
