@@ -1,5 +1,7 @@
 //! Test support: a private local platform per test (its own tables, queues
-//! and secrets in one shared emulator) and a small API client.
+//! and secrets in one shared emulator), a small API client, and a receiver.
+
+pub mod receiver;
 
 use std::sync::mpsc;
 use std::sync::OnceLock;
@@ -51,6 +53,31 @@ pub fn options() -> DevOptions {
     opts.endpoint_url = Some(emulator());
     opts.admin_key = None;
     opts
+}
+
+/// Options for delivery tests: receivers on 127.0.0.1 are reachable and
+/// every retry delay is multiplied by `retry_scale`.
+pub fn delivery_options(retry_scale: f64) -> DevOptions {
+    let mut opts = options();
+    opts.parameters.insert("AllowedPrivateCidrs".into(), "127.0.0.1/32".into());
+    opts.extra_env.insert("HOOKLINE_RETRY_SCALE".into(), retry_scale.to_string());
+    opts
+}
+
+/// Polls `check` until it returns `Some` (panics after `within`).
+pub async fn eventually<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// A running platform and a client for it.

@@ -153,7 +153,14 @@ async fn process(state: &WorkerState, message: &SqsMessage) -> Result<(), String
         }
     }
     let endpoint_id = id.endpoint_id();
-    let Some((endpoint, secrets)) = state.endpoint(tenant, &endpoint_id).await? else {
+    let mut cached = state.endpoint(tenant, &endpoint_id).await?;
+    if cached.as_ref().is_none_or(|(e, _)| e.status != EndpointStatus::Active) {
+        // Only an active copy is trusted from the cache: an endpoint that was
+        // just enabled must not park what its enable resumed.
+        state.forget_endpoint(tenant, &endpoint_id);
+        cached = state.endpoint(tenant, &endpoint_id).await?;
+    }
+    let Some((endpoint, secrets)) = cached else {
         let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying, DeliveryStatus::Parked];
         state.db.set_delivery_status(tenant, id, DeliveryStatus::Failed, &from).await.map_err(|e| e.to_string())?;
         tracing::info!("endpoint deleted; delivery failed");
@@ -235,7 +242,13 @@ async fn attempt(
                 outcome: String::new(),
                 manual: msg.manual,
             };
-            (AttemptResult::Transient { retry_after: None }, record)
+            // A name that now points inside the network will not fix itself by waiting.
+            let result = if e.kind == "forbidden_target" {
+                AttemptResult::Permanent { gone: false }
+            } else {
+                AttemptResult::Transient { retry_after: None }
+            };
+            (result, record)
         }
     };
     let rules = RetryRules {

@@ -85,9 +85,12 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
 /// run again for the same event: a completed fan-out is skipped, and a
 /// partial one re-enqueues only deliveries that never left `pending`.
 pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, StoreError> {
-    let current = state.db.get_event(&event.tenant_id, &event.event_id, true).await?;
-    if current.as_ref().is_some_and(|e| e.dispatched_at.is_some()) {
-        return Ok(0);
+    // Read the row itself: a stream record is only a hint. The row may be
+    // dispatched already (a replay), or absent (pruned, or a write that was
+    // rolled back, which some emulators still stream).
+    match state.db.get_event(&event.tenant_id, &event.event_id, true).await? {
+        Some(current) if current.dispatched_at.is_none() => {}
+        _ => return Ok(0),
     }
     let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
     let endpoints = state.db.list_endpoints(&event.tenant_id, None, usize::MAX, |e| wants(e, event, &data)).await?;
