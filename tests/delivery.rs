@@ -347,3 +347,62 @@ async fn filters_choose_endpoints_and_bulk_retry_and_test_events_work() {
     assert_eq!(everyone.received().len(), 4, "a test event goes to its endpoint only");
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn exhausted_retries_and_a_410_are_announced_as_operational_events() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let api = stack.admin();
+    let watcher = Receiver::start().await;
+    let watch = api
+        .post("/v1/endpoints", json!({"url": watcher.url, "event_types": ["delivery.exhausted", "endpoint.disabled"]}))
+        .await;
+    assert_eq!(watch.status, 201);
+    let flaky = Receiver::start().await;
+    flaky.answer_by_default(Reply::status(502));
+    let (flaky_ep, _) = endpoint(&api, &flaky.url, json!({"max_retries": 1})).await;
+    let gone = Receiver::start().await;
+    gone.answer_by_default(Reply::status(410));
+    let (gone_ep, _) = endpoint(&api, &gone.url, json!({})).await;
+    publish(&api, json!({"n": 1})).await;
+
+    let notices = watcher.wait_for(2, WAIT).await;
+    let kinds: Vec<String> = notices.iter().map(|r| r.json()["type"].as_str().unwrap().to_owned()).collect();
+    assert!(
+        kinds.contains(&"delivery.exhausted".to_owned()) && kinds.contains(&"endpoint.disabled".to_owned()),
+        "{kinds:?}"
+    );
+    let exhausted = notices.iter().map(|r| r.json()).find(|e| e["type"] == "delivery.exhausted").unwrap();
+    assert_eq!(exhausted["data"]["endpoint_id"], flaky_ep.as_str());
+    assert_eq!(exhausted["data"]["attempts"], 2, "the first attempt and one retry");
+    assert_eq!(flaky.received().len(), 2);
+    let disabled = api.get(&format!("/v1/endpoints/{gone_ep}")).await;
+    assert_eq!(disabled.body["status"], "disabled");
+    assert!(disabled.body["status_reason"].as_str().unwrap().contains("410"));
+    assert_eq!(gone.received().len(), 1, "410 is not retried");
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_event_fans_out_to_hundreds_of_endpoints_once_each() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    const ENDPOINTS: usize = 300;
+    for chunk in 0..ENDPOINTS / 25 {
+        let creations = (0..25).map(|i| {
+            let api = api.clone();
+            let url = format!("{}?n={}", receiver.url, chunk * 25 + i);
+            async move { endpoint(&api, &url, json!({})).await }
+        });
+        futures_util::future::join_all(creations).await;
+    }
+    publish(&api, json!({"n": 1})).await;
+    let got = receiver.wait_for(ENDPOINTS, Duration::from_secs(120)).await;
+    let mut ids: Vec<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), ENDPOINTS, "every endpoint got its own delivery");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.received().len(), ENDPOINTS, "and only one");
+    stack.platform.shutdown().await;
+}

@@ -41,3 +41,56 @@ pub fn signed_headers(
     headers.extend(endpoint.settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(headers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::signature::{verify_hms, verify_standard};
+
+    fn endpoint(legacy: bool) -> EndpointRecord {
+        let json = serde_json::json!({
+            "tenant_id": "t", "endpoint_id": "ep_01m81dwf7mjafjp0vrcp1x1k6b", "url": "https://a.example/", "name": "a",
+            "description": "", "event_types": ["*"], "retry_policy": "exponential", "max_retries": 3, "timeout_seconds": 5,
+            "headers": {"X-Tenant": "7"}, "legacy_signature": legacy, "status": "active", "secret_sealed": "", "secret_masked": "",
+            "version": 1, "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T00:00:00Z"
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    const IDS: RequestIds<'static> =
+        RequestIds { delivery_id: "dlv_1", event_type: "bill.paid", correlation_id: "c-1" };
+    const CURRENT: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const PREVIOUS: &str = "whsec_c2Vjb25kIHNlY3JldCBvZiBhdCBsZWFzdCAyNCBieXRlcw==";
+
+    #[test]
+    fn both_schemes_sign_the_body_with_the_configured_prefix() {
+        let body = r#"{"id":"evt_1"}"#;
+        let h = signed_headers("X-Acme", &endpoint(false), &[CURRENT.into()], &IDS, body, 1_800_000_000).unwrap();
+        let (ts, sig) = (header(&h, "X-Acme-Timestamp").unwrap(), header(&h, "X-Acme-Signature").unwrap());
+        assert!(verify_hms(CURRENT, ts, sig, body.as_bytes(), 1_800_000_000, 300).is_ok());
+        let std_sig = header(&h, "webhook-signature").unwrap();
+        assert!(verify_standard(CURRENT, "dlv_1", ts, std_sig, body.as_bytes(), 1_800_000_000, 300).is_ok());
+        assert_eq!(header(&h, "webhook-id"), Some("dlv_1"));
+        assert_eq!(header(&h, "X-Tenant"), Some("7"));
+        assert_eq!(header(&h, "X-Signature"), None, "legacy header only when asked for");
+    }
+
+    #[test]
+    fn during_a_rotation_both_secrets_sign_and_legacy_uses_the_current_one() {
+        let body = "{}";
+        let secrets = [CURRENT.to_owned(), PREVIOUS.to_owned()];
+        let h = signed_headers("X-HMS", &endpoint(true), &secrets, &IDS, body, 1_800_000_000).unwrap();
+        let std_sig = header(&h, "webhook-signature").unwrap();
+        assert_eq!(std_sig.split(' ').count(), 2);
+        for secret in [CURRENT, PREVIOUS] {
+            assert!(
+                verify_standard(secret, "dlv_1", "1800000000", std_sig, body.as_bytes(), 1_800_000_000, 300).is_ok()
+            );
+        }
+        assert_eq!(header(&h, "X-Signature").unwrap(), shared::signature::legacy_signature(CURRENT, body.as_bytes()));
+    }
+}

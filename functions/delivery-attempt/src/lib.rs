@@ -367,3 +367,39 @@ async fn notify(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> DeliveryMessage {
+        let event = shared::ids::EventId::generate();
+        let endpoint = EndpointId::generate();
+        DeliveryMessage {
+            tenant_id: TenantId::default_tenant(),
+            delivery_id: shared::ids::DeliveryId::for_event(&event, &endpoint),
+            attempt: 2,
+            not_before: None,
+            manual: false,
+            event: None,
+        }
+    }
+
+    #[test]
+    fn short_waits_ride_one_delayed_message() {
+        let out = message_for(&message(), Duration::from_millis(1500));
+        assert_eq!(out.delay_seconds, 2, "rounded up, never early");
+        let body: DeliveryMessage = serde_json::from_str(&out.body).unwrap();
+        assert_eq!(body.not_before, None);
+    }
+
+    #[test]
+    fn waits_over_fifteen_minutes_hop_with_a_not_before() {
+        let out = message_for(&message(), Duration::from_secs(7200));
+        assert_eq!(out.delay_seconds, MAX_DELAY_SECONDS);
+        let body: DeliveryMessage = serde_json::from_str(&out.body).unwrap();
+        let due = body.not_before.unwrap() - Utc::now().timestamp();
+        assert!((7190..=7200).contains(&due), "{due}");
+        assert_eq!(body.attempt, 2);
+    }
+}

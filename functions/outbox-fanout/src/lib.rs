@@ -143,3 +143,58 @@ pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, S
     state.db.mark_dispatched(&event.tenant_id, &event.event_id, count).await?;
     Ok(count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::event::NewEvent;
+    use shared::ids::TenantId;
+
+    fn endpoint(status: &str, types: Value, filters: Value) -> EndpointRecord {
+        serde_json::from_value(json!({
+            "tenant_id": "t", "endpoint_id": shared::ids::EndpointId::generate(), "url": "https://a.example/", "name": "a",
+            "description": "", "event_types": types, "retry_policy": "exponential", "max_retries": 3, "timeout_seconds": 5,
+            "filters": filters, "status": status, "secret_sealed": "", "secret_masked": "", "version": 1,
+            "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn event(only: Option<&EndpointRecord>) -> OutboxRecord {
+        let new = NewEvent {
+            event_type: "lab.order.completed".into(),
+            payload: "{}".into(),
+            idempotency_key: None,
+            correlation_id: None,
+            only_endpoint: only.map(|e| e.endpoint_id.clone()),
+        };
+        OutboxRecord::new(&TenantId::default_tenant(), new, 30)
+    }
+
+    #[test]
+    fn subscriptions_filters_and_status_decide_who_gets_a_delivery() {
+        let data = json!({"region": "IN-KA"});
+        let e = event(None);
+        assert!(wants(&endpoint("active", json!(["lab.*"]), json!([])), &e, &data));
+        assert!(
+            wants(&endpoint("paused", json!(["*"]), json!([])), &e, &data),
+            "paused endpoints get parked deliveries"
+        );
+        assert!(!wants(&endpoint("disabled", json!(["*"]), json!([])), &e, &data));
+        assert!(!wants(&endpoint("active", json!(["bill.paid"]), json!([])), &e, &data));
+        let ka = json!([{"pointer": "/region", "equals": "IN-KA"}]);
+        let mh = json!([{"pointer": "/region", "in": ["IN-MH", "IN-GJ"]}]);
+        assert!(wants(&endpoint("active", json!(["*"]), ka), &e, &data));
+        assert!(!wants(&endpoint("active", json!(["*"]), mh), &e, &data));
+    }
+
+    #[test]
+    fn a_test_event_goes_to_its_endpoint_only_whatever_it_subscribes_to() {
+        let target = endpoint("active", json!(["bill.paid"]), json!([]));
+        let other = endpoint("active", json!(["*"]), json!([]));
+        let e = event(Some(&target));
+        assert!(wants(&target, &e, &Value::Null));
+        assert!(!wants(&other, &e, &Value::Null));
+    }
+}
