@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::dynamo::{from_item, s, to_item, Db, Partition};
+use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::delivery::{Attempt, DeliveryRecord, DeliveryStatus};
 use crate::ids::{DeliveryId, EndpointId, TenantId};
@@ -25,10 +25,6 @@ pub struct AttemptWrite<'a> {
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub attempt: &'a Attempt,
-}
-
-fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
 }
 
 impl Db {
@@ -119,11 +115,7 @@ impl Db {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Err(StoreError::Conflict),
-            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
-        }
+        unless_condition_failed(written, "dynamodb UpdateItem")?.map(|_| ()).ok_or(StoreError::Conflict)
     }
 
     /// Moves a delivery to `status` if it is in one of `from`; false otherwise.
@@ -157,11 +149,7 @@ impl Db {
             .return_values(ReturnValue::None)
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
-        }
+        Ok(unless_condition_failed(written, "dynamodb UpdateItem")?.is_some())
     }
 
     /// An endpoint's deliveries of events created at or after `since_ms`,

@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -53,17 +52,23 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError
     serde_dynamo::from_item(item).map_err(|e| StoreError::aws("deserialize item", e))
 }
 
-pub(crate) fn put_error(err: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
-    match err.as_service_error() {
-        Some(e) if e.is_conditional_check_failed_exception() => StoreError::Conflict,
-        _ => StoreError::aws("dynamodb PutItem", err),
-    }
-}
-
-pub(crate) fn delete_error(err: SdkError<DeleteItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
-    match err.as_service_error() {
-        Some(e) if e.is_conditional_check_failed_exception() => StoreError::Conflict,
-        _ => StoreError::aws("dynamodb DeleteItem", err),
+/// The outcome of a conditional write: `Some` when written, `None` when
+/// its condition did not hold, an error for anything else.
+pub(crate) fn unless_condition_failed<O, E>(
+    result: Result<O, SdkError<E, HttpResponse>>,
+    operation: &str,
+) -> Result<Option<O>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::aws(operation, e)),
     }
 }
 
@@ -82,16 +87,16 @@ impl Db {
 
     /// Writes `item` only if no item has its key (`attribute_not_exists`).
     pub(crate) async fn put_new<T: Serialize>(&self, table: &str, key_attr: &str, item: &T) -> Result<(), StoreError> {
-        self.client
+        let written = self
+            .client
             .put_item()
             .table_name(table)
             .set_item(Some(to_item(item)?))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", key_attr)
             .send()
-            .await
-            .map_err(put_error)?;
-        Ok(())
+            .await;
+        unless_condition_failed(written, "dynamodb PutItem")?.map(|_| ()).ok_or(StoreError::Conflict)
     }
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, table: &str, key: Item) -> Result<Option<T>, StoreError> {
@@ -195,13 +200,8 @@ impl Db {
             .condition_expression("tenant_id = :t")
             .expression_attribute_values(":t", s(tenant.as_str()))
             .send()
-            .await
-            .map_err(delete_error);
-        match deleted {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
+            .await;
+        Ok(unless_condition_failed(deleted, "dynamodb DeleteItem")?.is_some())
     }
 
     // ------------------------------------------------------------ endpoints
@@ -233,16 +233,16 @@ impl Db {
     /// Replaces an endpoint if it is still at `expected_version` (the record
     /// carries the next version); `Conflict` when someone wrote in between.
     pub async fn replace_endpoint(&self, record: &EndpointRecord, expected_version: u64) -> Result<(), StoreError> {
-        self.client
+        let written = self
+            .client
             .put_item()
             .table_name(&self.tables.endpoints)
             .set_item(Some(to_item(record)?))
             .condition_expression("version = :v")
             .expression_attribute_values(":v", AttributeValue::N(expected_version.to_string()))
             .send()
-            .await
-            .map_err(put_error)?;
-        Ok(())
+            .await;
+        unless_condition_failed(written, "dynamodb PutItem")?.map(|_| ()).ok_or(StoreError::Conflict)
     }
 
     /// Deletes one of the tenant's endpoints; false when there was none.
@@ -256,7 +256,7 @@ impl Db {
             .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(delete_error)?;
+            .map_err(|e| StoreError::aws("dynamodb DeleteItem", e))?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
@@ -275,13 +275,9 @@ impl Db {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match out {
-            Ok(out) => Ok(out
-                .attributes
-                .and_then(|a| a.get("consecutive_failures").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
-            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
-        }
+        Ok(unless_condition_failed(out, "dynamodb UpdateItem")?
+            .and_then(|out| out.attributes)
+            .and_then(|a| a.get("consecutive_failures").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())))
     }
 
     /// Clears the failure streak after a success.
@@ -297,11 +293,8 @@ impl Db {
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
-        }
+        unless_condition_failed(out, "dynamodb UpdateItem")?;
+        Ok(())
     }
 
     /// Moves an active endpoint to `status` with a reason; false when it was
@@ -334,11 +327,7 @@ impl Db {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
-        }
+        Ok(unless_condition_failed(out, "dynamodb UpdateItem")?.is_some())
     }
 
     // ------------------------------------------------------------ event types

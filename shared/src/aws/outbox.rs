@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::Utc;
 
-use super::dynamo::{from_item, s, to_item, Db};
+use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db};
 use super::StoreError;
 use crate::event::{IdempotencyRecord, OutboxRecord, IDEMPOTENCY_TTL_SECONDS};
 use crate::ids::{EventId, TenantId};
@@ -113,10 +113,8 @@ impl Db {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => Err(StoreError::aws("dynamodb UpdateItem", e)),
-        }
+        // Already marked: a replay got there first, which is just as good.
+        unless_condition_failed(written, "dynamodb UpdateItem")?;
+        Ok(())
     }
 }
