@@ -12,6 +12,9 @@ pub struct Tables {
     pub events: String,
     pub idempotency: String,
     pub deliveries: String,
+    pub sources: String,
+    pub inbound: String,
+    pub inbound_dedupe: String,
 }
 
 /// Everything a function needs to know about its stack.
@@ -67,6 +70,9 @@ impl Config {
                 events: required("HOOKLINE_EVENTS_TABLE")?,
                 idempotency: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
                 deliveries: required("HOOKLINE_DELIVERIES_TABLE")?,
+                sources: required("HOOKLINE_SOURCES_TABLE")?,
+                inbound: required("HOOKLINE_INBOUND_TABLE")?,
+                inbound_dedupe: required("HOOKLINE_INBOUND_DEDUPE_TABLE")?,
             },
             delivery_queue_url: required("HOOKLINE_DELIVERY_QUEUE_URL")?,
             inbound_queue_url: required("HOOKLINE_INBOUND_QUEUE_URL")?,
@@ -108,6 +114,9 @@ mod tests {
             ("HOOKLINE_EVENTS_TABLE", "events"),
             ("HOOKLINE_IDEMPOTENCY_TABLE", "idem"),
             ("HOOKLINE_DELIVERIES_TABLE", "deliveries"),
+            ("HOOKLINE_SOURCES_TABLE", "sources"),
+            ("HOOKLINE_INBOUND_TABLE", "inbound"),
+            ("HOOKLINE_INBOUND_DEDUPE_TABLE", "dedupe"),
             ("HOOKLINE_DELIVERY_QUEUE_URL", "http://q/d"),
             ("HOOKLINE_INBOUND_QUEUE_URL", "http://q/i"),
             ("HOOKLINE_DATA_KEY_SECRET", "arn:dk"),

@@ -122,6 +122,11 @@ prefixed_id!(
     "src_"
 );
 prefixed_id!(
+    /// One received inbound webhook (`inb_…`).
+    InboundId,
+    "inb_"
+);
+prefixed_id!(
     /// An admin API key (`key_…`); the secret token itself is never an id.
     ApiKeyId,
     "key_"
@@ -149,9 +154,15 @@ impl DeliveryId {
     /// The smallest delivery id of an event created at or after `millis`,
     /// for "since" range queries.
     pub fn lower_bound(millis: u64) -> String {
-        let full = sortable_suffix(millis);
-        format!("{}{}", Self::PREFIX, &full[..10])
+        time_lower_bound(Self::PREFIX, millis)
     }
+}
+
+/// The smallest id with `prefix` created at or after `millis`: the first ten
+/// suffix characters carry the time, so this bounds "since" range queries.
+pub fn time_lower_bound(prefix: &str, millis: u64) -> String {
+    let full = sortable_suffix(millis);
+    format!("{prefix}{}", &full[..10])
 }
 
 /// The tenant every query is scoped by. Chosen by an operator (`acme`) or

@@ -11,11 +11,14 @@ pub mod error;
 pub mod event;
 pub mod event_type;
 pub mod ids;
+pub mod inbound;
+pub mod inbound_auth;
 pub mod outbound;
 pub mod page;
 pub mod redact;
 pub mod retry;
 pub mod signature;
+pub mod source;
 pub mod ssrf;
 
 /// `User-Agent` and `/health` version.

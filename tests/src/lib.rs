@@ -166,6 +166,18 @@ impl Api {
         self.send(reqwest::Method::POST, path, Some(body.to_string())).await
     }
 
+    /// POST raw bytes with the given headers (a webhook provider's request).
+    pub async fn post_with_headers(&self, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Reply {
+        let mut req = self.http.post(format!("{}{path}", self.base)).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.expect("the API answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("a body");
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
     /// POST with a body sent exactly as given.
     pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
         self.send(reqwest::Method::POST, path, Some(body.to_owned())).await

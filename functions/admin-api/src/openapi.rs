@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, deliveries, endpoints, event_types, events, system};
+use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inbound, sources, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,12 +17,16 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, system
         event_types::list, event_types::create,
         events::publish,
         deliveries::list, deliveries::get, deliveries::retry, deliveries::retry_bulk, deliveries::send_test,
+        sources::create, sources::list, sources::get, sources::patch, sources::delete, sources::rotate_secret,
+        inbound::list, inbound::get, inbound::replay_one, inbound::replay_many,
     ),
     modifiers(&BearerAuth),
     tags((name = "endpoints", description = "Where outbound webhooks go"),
          (name = "event-types", description = "The event catalog"),
          (name = "events", description = "Publishing"),
          (name = "deliveries", description = "The delivery log and retries"),
+         (name = "sources", description = "Inbound webhook sources"),
+         (name = "inbound", description = "The inbound log and replays"),
          (name = "api-keys", description = "Tenant API keys"),
          (name = "system", description = "Health and this document")),
 )]

@@ -24,6 +24,8 @@ pub struct AppState {
     pub keyring: Keyring,
     /// The delivery queue, for retries and resumed deliveries.
     pub queue: Queue,
+    /// The inbound queue, for replays.
+    pub inbound_queue: Queue,
     pub redactor: Redactor,
     auth_cache: Mutex<HashMap<String, (Principal, Instant)>>,
 }
@@ -37,8 +39,9 @@ impl AppState {
             config.admin_key_secret.clone(),
         );
         let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
+        let inbound_queue = Queue::new(clients.sqs.clone(), config.inbound_queue_url.clone());
         let redactor = Redactor::new(&config.redact_fields);
-        Self { config, db, keyring, queue, redactor, auth_cache: Mutex::new(HashMap::new()) }
+        Self { config, db, keyring, queue, inbound_queue, redactor, auth_cache: Mutex::new(HashMap::new()) }
     }
 
     pub(crate) fn cached_principal(&self, key_hash: &str) -> Option<Principal> {

@@ -2,9 +2,11 @@
 
 pub mod deliveries;
 pub mod dynamo;
+pub mod inbound;
 pub mod metrics;
 pub mod outbox;
 pub mod secrets;
+pub mod sources;
 pub mod sqs;
 
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -5,6 +5,8 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
 pub mod events;
+pub mod inbound;
+pub mod sources;
 pub mod system;
 
 use lambda_http::http::Method;
@@ -58,6 +60,16 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
                 ("POST", ["deliveries", "retry"]) => deliveries::retry_bulk(state, p, req).await,
                 ("GET", ["deliveries", id]) => deliveries::get(state, p, id).await,
                 ("POST", ["deliveries", id, "retry"]) => deliveries::retry(state, p, id).await,
+                ("POST", ["sources"]) => sources::create(state, p, req).await,
+                ("GET", ["sources"]) => sources::list(state, p, req).await,
+                ("GET", ["sources", slug]) => sources::get(state, p, slug).await,
+                ("PATCH", ["sources", slug]) => sources::patch(state, p, slug, req).await,
+                ("DELETE", ["sources", slug]) => sources::delete(state, p, slug).await,
+                ("POST", ["sources", slug, "rotate-secret"]) => sources::rotate_secret(state, p, slug, req).await,
+                ("GET", ["inbound"]) => inbound::list(state, p, req).await,
+                ("POST", ["inbound", "replay"]) => inbound::replay_many(state, p, req).await,
+                ("GET", ["inbound", id]) => inbound::get(state, p, id).await,
+                ("POST", ["inbound", id, "replay"]) => inbound::replay_one(state, p, id).await,
                 ("GET", ["event-types"]) => event_types::list(state, p, req).await,
                 ("POST", ["event-types"]) => event_types::create(state, p, req).await,
                 _ => Err(unknown_route(m, path, rest)),

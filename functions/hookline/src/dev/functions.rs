@@ -63,6 +63,20 @@ pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Re
                 Box::pin(async move { admin_api::handle(&state, req).await })
             })))
         }
+        "inbound-receipt" => {
+            let state = Arc::new(inbound_receipt::ReceiptState::new(config()?, &clients));
+            Some(Handler::Http(Arc::new(move |req| {
+                let state = state.clone();
+                Box::pin(async move { inbound_receipt::handle(&state, req).await })
+            })))
+        }
+        "inbound-process" => {
+            let state = Arc::new(inbound_process::ProcessState::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { inbound_process::handle(&state, event).await }
+            })))
+        }
         "outbox-fanout" => {
             let state = Arc::new(outbox_fanout::FanoutState::new(config()?, &clients));
             Some(Handler::Event(typed(move |event| {

@@ -1,0 +1,121 @@
+//! The `inbound-process` function: each received webhook becomes an internal
+//! event in the outbox, carrying its correlation id to outbound deliveries.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use futures_util::future::join_all;
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::Value;
+use shared::aws::dynamo::Db;
+use shared::aws::inbound::Outcome;
+use shared::aws::outbox::PublishOutcome;
+use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::Clients;
+use shared::config::Config;
+use shared::event::{NewEvent, OutboxRecord};
+use shared::inbound::{body_as_data, event_type_for, InboundMessage, InboundRecord, InboundStatus};
+
+/// Receives after which a failing message is recorded as failed (the
+/// queue's redrive then moves it to the dead-letter queue).
+pub const GIVE_UP_AFTER_RECEIVES: u32 = 5;
+
+/// Built once per cold start.
+pub struct ProcessState {
+    pub config: Config,
+    pub db: Db,
+    pub keyring: Keyring,
+}
+
+impl ProcessState {
+    pub fn new(config: Config, clients: &Clients) -> Self {
+        let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
+        let keyring = Keyring::new(
+            Secrets::new(clients.secrets.clone()),
+            config.data_key_secret.clone(),
+            config.admin_key_secret.clone(),
+        );
+        Self { config, db, keyring }
+    }
+}
+
+/// Works a batch concurrently; only failed messages go back to the queue.
+pub async fn handle(state: &ProcessState, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let outcomes = join_all(event.payload.records.iter().map(|m| process(state, m))).await;
+    let mut response = SqsBatchResponse::default();
+    for (message, outcome) in event.payload.records.iter().zip(outcomes) {
+        if let Err(e) = outcome {
+            tracing::warn!(message_id = ?message.message_id, error = %e, "inbound message will be retried");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+async fn process(state: &ProcessState, message: &SqsMessage) -> Result<(), String> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let msg: InboundMessage = serde_json::from_str(body).map_err(|e| format!("unreadable inbound message: {e}"))?;
+    let receives: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+    match convert(state, &msg).await {
+        Ok(()) => Ok(()),
+        Err(e) if receives >= GIVE_UP_AFTER_RECEIVES => {
+            let reason = format!("gave up after {receives} tries: {e}");
+            let _ = state.db.finish_inbound(&msg.tenant_id, &msg.inbound_id, &Outcome::Failed { reason }).await;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps and publishes one record. Mapping failures are recorded (replay
+/// after fixing the source); storage failures are returned for a retry.
+async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), String> {
+    let (tenant, id) = (&msg.tenant_id, &msg.inbound_id);
+    let Some(record) = state.db.get_inbound(tenant, id).await.map_err(|e| e.to_string())? else { return Ok(()) };
+    if record.status != InboundStatus::Received && record.status != InboundStatus::Failed {
+        return Ok(());
+    }
+    let fail = |reason: String| async move {
+        tracing::info!(inbound_id = %id, reason = %reason, "inbound webhook failed processing");
+        state.db.finish_inbound(tenant, id, &Outcome::Failed { reason }).await.map(|_| ()).map_err(|e| e.to_string())
+    };
+    let Some(source) = state.db.get_source(tenant, &record.source_slug).await.map_err(|e| e.to_string())? else {
+        return fail(format!("the source {} no longer exists", record.source_slug)).await;
+    };
+    let body = open_body(state, &record).await?;
+    let data = body_as_data(&body, &record.content_type);
+    let event_type = match event_type_for(&source, &data) {
+        Ok(t) => t,
+        Err(reason) => return fail(reason).await,
+    };
+    let event = NewEvent {
+        event_type: event_type.clone(),
+        payload: Value::Object(data).to_string(),
+        // Processing twice (a redelivered message) publishes once.
+        idempotency_key: Some(format!("inbound:{id}")),
+        correlation_id: Some(record.correlation_id.clone()),
+        only_endpoint: None,
+    };
+    let outbox = OutboxRecord::new(tenant, event, state.config.retention_days);
+    let event_id = match state.db.publish(&outbox).await.map_err(|e| e.to_string())? {
+        PublishOutcome::Created(id) | PublishOutcome::Duplicate(id) => id,
+    };
+    state
+        .db
+        .finish_inbound(tenant, id, &Outcome::Processed { event_id: event_id.clone(), event_type })
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(inbound_id = %id, event_id = %event_id, correlation_id = %record.correlation_id, "inbound webhook processed");
+    Ok(())
+}
+
+/// The raw body as received.
+pub async fn open_body(state: &ProcessState, record: &InboundRecord) -> Result<Vec<u8>, String> {
+    let sealer = state.keyring.secret_box().await.map_err(|e| e.to_string())?;
+    let text = sealer
+        .open(&record.body_sealed, &InboundRecord::body_aad(&record.tenant_id, &record.inbound_id))
+        .map_err(|e| e.to_string())?;
+    STANDARD.decode(text).map_err(|e| e.to_string())
+}

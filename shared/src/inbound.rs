@@ -1,0 +1,267 @@
+//! Received inbound webhooks: the stored record, its dedupe claim, the queue
+//! message, and the mapping of a webhook to an internal event.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::event_type::validate_name;
+use crate::ids::{EventId, InboundId, TenantId};
+use crate::source::SourceRecord;
+
+/// Largest inbound body accepted.
+pub const MAX_INBOUND_BYTES: usize = 256 * 1024;
+/// Most of a masked body kept for display.
+pub const MASKED_BODY_BYTES: usize = 16 * 1024;
+
+/// Headers never stored: credentials and signatures.
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "cookie", "proxy-authorization", "stripe-signature", "x-shopify-hmac-sha256"];
+
+/// Where an inbound webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboundStatus {
+    /// Stored and queued for processing.
+    Received,
+    /// Published as an internal event.
+    Processed,
+    /// Could not become an event; see `failure_reason`. Replayable.
+    Failed,
+    /// The same dedupe key arrived within the window; not processed again.
+    Duplicate,
+}
+
+impl InboundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Processed => "processed",
+            Self::Failed => "failed",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// One received webhook as stored. The raw body is sealed (it is replayed
+/// byte for byte); a masked copy is kept for people to read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundRecord {
+    pub tenant_id: TenantId,
+    pub inbound_id: InboundId,
+    pub source_slug: String,
+    pub status: InboundStatus,
+    pub correlation_id: String,
+    pub dedupe_key: String,
+    pub received_at: DateTime<Utc>,
+    pub content_type: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body_sealed: String,
+    pub body_masked: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// The record this one replays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<InboundId>,
+    /// The first record with the same dedupe key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<InboundId>,
+    /// TTL (epoch seconds): the retention safety net.
+    pub expires_at: i64,
+}
+
+impl InboundRecord {
+    /// The associated data that binds a sealed body to its record.
+    pub fn body_aad(tenant: &TenantId, id: &InboundId) -> String {
+        format!("inbound/{tenant}/{id}")
+    }
+
+    /// The API view.
+    pub fn view(&self) -> InboundView {
+        InboundView {
+            id: self.inbound_id.to_string(),
+            source: self.source_slug.clone(),
+            status: self.status,
+            correlation_id: self.correlation_id.clone(),
+            dedupe_key: self.dedupe_key.clone(),
+            received_at: self.received_at,
+            content_type: self.content_type.clone(),
+            headers: self.headers.clone(),
+            body: self.body_masked.clone(),
+            event_id: self.event_id.as_ref().map(ToString::to_string),
+            event_type: self.event_type.clone(),
+            failure_reason: self.failure_reason.clone(),
+            replay_of: self.replay_of.as_ref().map(ToString::to_string),
+            duplicate_of: self.duplicate_of.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// An inbound webhook as the API shows it (identifiers masked).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InboundView {
+    /// `inb_…`
+    pub id: String,
+    pub source: String,
+    pub status: InboundStatus,
+    pub correlation_id: String,
+    pub dedupe_key: String,
+    pub received_at: DateTime<Utc>,
+    pub content_type: String,
+    pub headers: BTreeMap<String, String>,
+    /// The body with patient identifiers and secrets masked.
+    pub body: String,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub failure_reason: Option<String>,
+    pub replay_of: Option<String>,
+    pub duplicate_of: Option<String>,
+}
+
+/// A dedupe key's claim: the first record that carried it, until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupeClaim {
+    pub source_slug: String,
+    pub dedupe_key: String,
+    pub tenant_id: TenantId,
+    pub inbound_id: InboundId,
+    pub correlation_id: String,
+    pub expires_at: i64,
+}
+
+/// The inbound queue's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub tenant_id: TenantId,
+    pub inbound_id: InboundId,
+}
+
+/// The headers worth keeping: everything but credentials and signatures,
+/// at most 50, each value cut to 512 bytes.
+pub fn kept_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
+    headers
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !SECRET_HEADERS.contains(&k.as_str()) && !k.contains("signature") && !k.contains("token")
+        })
+        .take(50)
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.chars().take(512).collect()))
+        .collect()
+}
+
+/// The body as a JSON object for an event's `data`: JSON objects as they
+/// are, other JSON under `payload`, form fields as an object (a `payload`
+/// field holding JSON, as Slack sends, is parsed), anything else under `body`.
+pub fn body_as_data(body: &[u8], content_type: &str) -> Map<String, Value> {
+    let text = String::from_utf8_lossy(body);
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return url::form_urlencoded::parse(body)
+            .map(|(k, v)| {
+                let value = match (k.as_ref(), serde_json::from_str::<Value>(&v)) {
+                    ("payload", Ok(json)) => json,
+                    _ => Value::String(v.into_owned()),
+                };
+                (k.into_owned(), value)
+            })
+            .collect();
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => map,
+        Ok(other) => Map::from_iter([("payload".to_owned(), other)]),
+        Err(_) => Map::from_iter([("body".to_owned(), Value::String(text.into_owned()))]),
+    }
+}
+
+/// The internal event type of a webhook: the source's fixed type, or
+/// `{slug}.{value at the pointer}`, or `{slug}.received`.
+pub fn event_type_for(source: &SourceRecord, data: &Map<String, Value>) -> Result<String, String> {
+    let s = &source.settings;
+    if let Some(fixed) = &s.event_type {
+        return Ok(fixed.clone());
+    }
+    let Some(pointer) = &s.event_type_pointer else { return Ok(format!("{}.received", source.slug)) };
+    let found = Value::Object(data.clone()).pointer(pointer).cloned();
+    let value = match found {
+        Some(Value::String(v)) => v,
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(format!("the value at {pointer} is not a string")),
+        None => return Err(format!("the payload has no event type at {pointer}")),
+    };
+    let name = format!("{}.{value}", source.slug);
+    validate_name(&name).map_err(|e| e.detail)?;
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{SourceCreate, SourceSettings};
+
+    fn source(mapping: Value) -> SourceRecord {
+        let mut create = serde_json::json!({"slug": "emr", "auth_type": "none"});
+        create.as_object_mut().unwrap().extend(mapping.as_object().unwrap().clone());
+        let input: SourceCreate = serde_json::from_value(create).unwrap();
+        SourceRecord {
+            slug: "emr".into(),
+            tenant_id: TenantId::default_tenant(),
+            settings: SourceSettings::from_create(&input),
+            secret_sealed: String::new(),
+            secret_masked: String::new(),
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn bodies_become_json_objects() {
+        assert_eq!(body_as_data(br#"{"a":1}"#, "application/json")["a"], 1);
+        assert_eq!(body_as_data(b"[1,2]", "application/json")["payload"], serde_json::json!([1, 2]));
+        assert_eq!(body_as_data(b"plain words", "text/plain")["body"], "plain words");
+        let form = body_as_data(
+            b"token=x&text=hi+there&payload=%7B%22type%22%3A%22block_actions%22%7D",
+            "application/x-www-form-urlencoded",
+        );
+        assert_eq!(form["text"], "hi there");
+        assert_eq!(form["payload"]["type"], "block_actions");
+    }
+
+    #[test]
+    fn event_types_come_from_the_source_mapping() {
+        let data = body_as_data(br#"{"event": "video_call.completed"}"#, "application/json");
+        assert_eq!(
+            event_type_for(&source(serde_json::json!({"event_type": "crm.contact.updated"})), &data).unwrap(),
+            "crm.contact.updated"
+        );
+        assert_eq!(
+            event_type_for(&source(serde_json::json!({"event_type_pointer": "/event"})), &data).unwrap(),
+            "emr.video_call.completed"
+        );
+        assert_eq!(event_type_for(&source(serde_json::json!({})), &data).unwrap(), "emr.received");
+        assert!(event_type_for(&source(serde_json::json!({"event_type_pointer": "/missing"})), &data).is_err());
+        let bad = body_as_data(br#"{"event": "has space"}"#, "application/json");
+        assert!(event_type_for(&source(serde_json::json!({"event_type_pointer": "/event"})), &bad).is_err());
+    }
+
+    #[test]
+    fn credentials_and_signatures_are_not_kept() {
+        let kept = kept_headers(
+            [
+                ("Authorization", "Bearer x"),
+                ("X-Hub-Signature-256", "sha256=1"),
+                ("Content-Type", "application/json"),
+                ("X-GitHub-Delivery", "d1"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["content-type", "x-github-delivery"]);
+    }
+}
