@@ -184,8 +184,13 @@ async fn an_inbound_webhook_reaches_an_outbound_endpoint_with_the_same_correlati
 
 #[tokio::test]
 async fn a_processing_failure_is_listed_and_its_replay_with_a_new_correlation_id_is_processed() {
-    let stack = Stack::start().await;
+    let stack = Stack::start_with(delivery_options(0.01)).await;
     let api = stack.admin();
+    let watcher = Receiver::start().await;
+    assert_eq!(
+        api.post("/v1/endpoints", json!({"url": watcher.url, "event_types": ["inbound.failed"]})).await.status,
+        201
+    );
     source(&api, json!({"slug": "emr", "auth_type": "none", "event_type_pointer": "/event"})).await;
     let body = br#"{"patient_external_id": "cus_xyz", "call_duration_minutes": 15}"#;
     let headers = vec![("content-type".to_owned(), "application/json".to_owned())];
@@ -193,6 +198,10 @@ async fn a_processing_failure_is_listed_and_its_replay_with_a_new_correlation_id
     let id = accepted.body["id"].as_str().unwrap().to_owned();
     let failed = inbound_with_status(&api, &id, "failed").await;
     assert!(failed["failure_reason"].as_str().unwrap().contains("/event"), "{failed}");
+    let notice = watcher.wait_for(1, WAIT).await[0].json();
+    assert_eq!(notice["type"], "inbound.failed");
+    assert_eq!(notice["data"]["inbound_id"], id.as_str());
+    assert_eq!(notice["metadata"]["correlation_id"], failed["correlation_id"]);
     let listed = api.get("/v1/inbound?status=failed").await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
     assert_eq!(listed.body["data"][0]["id"], id.as_str());

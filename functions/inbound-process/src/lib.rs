@@ -77,9 +77,20 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
     if record.status != InboundStatus::Received && record.status != InboundStatus::Failed {
         return Ok(());
     }
-    let fail = |reason: String| async move {
-        tracing::info!(inbound_id = %id, reason = %reason, "inbound webhook failed processing");
-        state.db.finish_inbound(tenant, id, &Outcome::Failed { reason }).await.map(|_| ()).map_err(|e| e.to_string())
+    let fail = |reason: String| {
+        let record = &record;
+        async move {
+            tracing::info!(inbound_id = %id, reason = %reason, "inbound webhook failed processing");
+            let data = serde_json::json!({
+                "inbound_id": id, "source": record.source_slug, "reason": reason, "correlation_id": record.correlation_id,
+            });
+            let written =
+                state.db.finish_inbound(tenant, id, &Outcome::Failed { reason }).await.map_err(|e| e.to_string())?;
+            if written {
+                announce_failure(state, record, data).await?;
+            }
+            Ok(())
+        }
     };
     let Some(source) = state.db.get_source(tenant, &record.source_slug).await.map_err(|e| e.to_string())? else {
         return fail(format!("the source {} no longer exists", record.source_slug)).await;
@@ -109,6 +120,20 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
         .map_err(|e| e.to_string())?;
     tracing::info!(inbound_id = %id, event_id = %event_id, correlation_id = %record.correlation_id, "inbound webhook processed");
     Ok(())
+}
+
+/// Publishes `inbound.failed`, so an endpoint can be told. Keyed by the
+/// record, so a redelivered message announces it once.
+async fn announce_failure(state: &ProcessState, record: &InboundRecord, data: Value) -> Result<(), String> {
+    let event = NewEvent {
+        event_type: "inbound.failed".into(),
+        payload: data.to_string(),
+        idempotency_key: Some(format!("inbound-failed:{}", record.inbound_id)),
+        correlation_id: Some(record.correlation_id.clone()),
+        only_endpoint: None,
+    };
+    let outbox = OutboxRecord::new(&record.tenant_id, event, state.config.retention_days);
+    state.db.publish(&outbox).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// The raw body as received.
