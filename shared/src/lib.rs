@@ -14,6 +14,7 @@ pub mod ids;
 pub mod inbound;
 pub mod inbound_auth;
 pub mod outbound;
+pub mod ops;
 pub mod page;
 pub mod redact;
 pub mod retry;
