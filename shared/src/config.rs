@@ -33,6 +33,12 @@ pub struct Config {
     pub retry_scale: f64,
     /// Extra field names whose values are masked in logs and audit rows.
     pub redact_fields: String,
+    /// Health check: failure percentage that disables an endpoint (80).
+    pub health_failure_threshold_pct: u32,
+    /// Health check: fewest finished deliveries judged (10).
+    pub health_min_deliveries: u32,
+    /// Health check: hours of deliveries looked at (24).
+    pub health_window_hours: u32,
 }
 
 /// A variable is missing or unreadable.
@@ -93,6 +99,9 @@ impl Config {
                     .ok_or_else(|| ConfigError(format!("HOOKLINE_RETRY_SCALE={v} is not a positive number")))?,
             },
             redact_fields: lookup("HOOKLINE_REDACT_FIELDS").unwrap_or_default(),
+            health_failure_threshold_pct: number("HOOKLINE_HEALTH_FAILURE_THRESHOLD_PERCENT", 80)?,
+            health_min_deliveries: number("HOOKLINE_HEALTH_MIN_DELIVERIES", 10)?,
+            health_window_hours: number("HOOKLINE_HEALTH_WINDOW_HOURS", 24)?,
         })
     }
 }

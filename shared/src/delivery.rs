@@ -93,8 +93,9 @@ pub struct DeliveryRecord {
     pub attempt_log: Vec<Attempt>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// TTL (epoch seconds): the retention safety net.
-    pub expires_at: i64,
+    /// TTL (epoch seconds): the retention safety net; absent while parked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 impl DeliveryRecord {
@@ -122,7 +123,7 @@ impl DeliveryRecord {
             attempt_log: Vec::new(),
             created_at: now,
             updated_at: now,
-            expires_at: now.timestamp() + i64::from(retention_days) * 86_400,
+            expires_at: Some(now.timestamp() + i64::from(retention_days) * 86_400),
         }
     }
 

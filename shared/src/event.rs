@@ -113,6 +113,9 @@ pub struct OutboxRecord {
     pub deliveries: Option<u32>,
     /// TTL (epoch seconds): the retention safety net.
     pub expires_at: i64,
+    /// How long the idempotency key holds (default a day); not stored.
+    #[serde(skip)]
+    pub idempotency_ttl_seconds: Option<i64>,
 }
 
 /// An idempotency key's claim, pointing at the event it first published.
@@ -140,6 +143,7 @@ impl OutboxRecord {
             dispatched_at: None,
             deliveries: None,
             expires_at: created_at.timestamp() + i64::from(retention_days) * 86_400,
+            idempotency_ttl_seconds: None,
         }
     }
 }

@@ -57,7 +57,11 @@ macro_rules! prefixed_id {
 
             /// A new id for something created now.
             pub fn generate() -> Self {
-                let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
+                Self::generate_at(chrono::Utc::now().timestamp_millis().max(0) as u64)
+            }
+
+            /// A new id for something created at `millis` (imports, back-dated test data).
+            pub fn generate_at(millis: u64) -> Self {
                 Self(format!("{}{}", $prefix, sortable_suffix(millis)))
             }
 
@@ -151,11 +155,24 @@ impl DeliveryId {
         EventId(format!("{}{}", EventId::PREFIX, &self.0[Self::PREFIX.len()..Self::PREFIX.len() + SUFFIX_LEN]))
     }
 
+    /// When the delivered event was created (epoch milliseconds).
+    pub fn event_millis(&self) -> u64 {
+        suffix_millis(&self.0[Self::PREFIX.len()..])
+    }
+
     /// The smallest delivery id of an event created at or after `millis`,
     /// for "since" range queries.
     pub fn lower_bound(millis: u64) -> String {
         time_lower_bound(Self::PREFIX, millis)
     }
+}
+
+/// The creation time (epoch milliseconds) carried by an id's suffix.
+pub fn suffix_millis(suffix: &str) -> u64 {
+    suffix.bytes().take(10).fold(0u64, |acc, b| {
+        let digit = ALPHABET.iter().position(|a| *a == b).unwrap_or(0) as u64;
+        (acc << 5) | digit
+    })
 }
 
 /// The smallest id with `prefix` created at or after `millis`: the first ten
@@ -267,6 +284,8 @@ mod tests {
         assert_eq!(id.event_id(), event);
         assert_eq!(id.as_str().parse::<DeliveryId>().unwrap(), id);
         assert!(DeliveryId::lower_bound(0).as_str() < id.as_str());
+        let at = format!("ep_{}", sortable_suffix(1_795_000_000_123));
+        assert_eq!(suffix_millis(&at[3..]), 1_795_000_000_123);
     }
 
     #[test]

@@ -11,10 +11,106 @@ pub mod summary;
 use std::collections::BTreeSet;
 
 use crate::aws::dynamo::Db;
+use crate::aws::outbox::PublishOutcome;
 use crate::aws::StoreError;
-use crate::ids::TenantId;
+use crate::event::{NewEvent, OutboxRecord};
+use crate::ids::{EventId, TenantId};
+
+/// One of Hookline's own events (`endpoint.paused`, `delivery.exhausted`,
+/// `inbound.failed`, …), published through the outbox like any other.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    pub event_type: &'static str,
+    pub data: serde_json::Value,
+    /// Makes a repeated announcement of the same fact publish once.
+    pub idempotency_key: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+/// Publishes an announcement; returns the event id (the first one's, for a repeat).
+pub async fn announce(db: &Db, tenant: &TenantId, a: Announcement, retention_days: u32) -> Result<EventId, StoreError> {
+    let event = NewEvent {
+        event_type: a.event_type.to_owned(),
+        payload: a.data.to_string(),
+        idempotency_key: a.idempotency_key,
+        correlation_id: a.correlation_id,
+        only_endpoint: None,
+    };
+    let record = OutboxRecord::new(tenant, event, retention_days);
+    match db.publish(&record).await? {
+        PublishOutcome::Created(id) | PublishOutcome::Duplicate(id) => {
+            tracing::info!(event_id = %id, event_type = a.event_type, "operational event published");
+            Ok(id)
+        }
+    }
+}
 
 impl Db {
+    /// Deletes one of the tenant's items from a table keyed (tenant_id, `sort_attr`).
+    pub async fn delete_key(
+        &self,
+        table: &str,
+        tenant: &TenantId,
+        sort_attr: &str,
+        sort_key: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(table)
+            .key("tenant_id", crate::aws::dynamo::s(tenant.as_str()))
+            .key(sort_attr, crate::aws::dynamo::s(sort_key))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("dynamodb DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Deletes inbound dedupe claims and publish idempotency keys whose
+    /// window has passed (TTL does this too, but only within days); returns
+    /// how many (or, in a dry run, would be).
+    pub async fn delete_expired_claims(&self, dry_run: bool) -> Result<u64, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let mut count = 0;
+        let tables = [
+            (&self.tables.inbound_dedupe, ["source_slug", "dedupe_key"]),
+            (&self.tables.idempotency, ["tenant_id", "idempotency_key"]),
+        ];
+        for (table, key_attrs) in tables {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .scan()
+                    .table_name(table)
+                    .filter_expression("expires_at < :now")
+                    .expression_attribute_values(":now", aws_sdk_dynamodb::types::AttributeValue::N(now.to_string()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("dynamodb Scan", e))?;
+                for item in out.items.unwrap_or_default() {
+                    count += 1;
+                    if !dry_run {
+                        let key =
+                            key_attrs.iter().filter_map(|k| Some(((*k).to_owned(), item.get(*k)?.clone()))).collect();
+                        self.client
+                            .delete_item()
+                            .table_name(table)
+                            .set_key(Some(key))
+                            .send()
+                            .await
+                            .map_err(|e| StoreError::aws("dynamodb DeleteItem", e))?;
+                    }
+                }
+                match out.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+        }
+        Ok(count)
+    }
+
     /// Every tenant with an API key, an endpoint or a source.
     pub async fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
         let mut found = BTreeSet::new();

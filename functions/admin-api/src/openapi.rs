@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inbound, sources, system};
+use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inbound, sources, stats, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
         deliveries::list, deliveries::get, deliveries::retry, deliveries::retry_bulk, deliveries::send_test,
         sources::create, sources::list, sources::get, sources::patch, sources::delete, sources::rotate_secret,
         inbound::list, inbound::get, inbound::replay_one, inbound::replay_many,
+        stats::get,
     ),
     modifiers(&BearerAuth),
     tags((name = "endpoints", description = "Where outbound webhooks go"),
@@ -27,6 +28,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
          (name = "deliveries", description = "The delivery log and retries"),
          (name = "sources", description = "Inbound webhook sources"),
          (name = "inbound", description = "The inbound log and replays"),
+         (name = "stats", description = "Numbers at a glance"),
          (name = "api-keys", description = "Tenant API keys"),
          (name = "system", description = "Health and this document")),
 )]

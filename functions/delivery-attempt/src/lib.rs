@@ -15,7 +15,6 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::json;
 use shared::aws::deliveries::AttemptWrite;
 use shared::aws::dynamo::Db;
-use shared::aws::outbox::PublishOutcome;
 use shared::aws::secrets::{Keyring, Secrets};
 use shared::aws::sqs::{OutgoingMessage, Queue, MAX_DELAY_SECONDS};
 use shared::aws::{Clients, StoreError};
@@ -25,8 +24,9 @@ use shared::delivery::{
     DELIVERED_BODY_BYTES, FAILED_BODY_BYTES, KEPT_RESPONSE_HEADERS,
 };
 use shared::endpoint::{EndpointRecord, EndpointStatus};
-use shared::event::{envelope, EventSnapshot, NewEvent, OutboxRecord};
+use shared::event::{envelope, EventSnapshot};
 use shared::ids::{EndpointId, TenantId};
+use shared::ops::{announce, Announcement};
 use shared::outbound::OutboundClient;
 use shared::redact::Redactor;
 use shared::retry::{jitter_unit, parse_retry_after};
@@ -277,7 +277,8 @@ async fn attempt(
             DeliveryMessage { attempt: msg.attempt + 1, not_before: None, event: Some(event.clone()), ..msg.clone() };
         send(state, message_for(&retry, delay)).await?;
     }
-    let write = AttemptWrite { status, next_attempt_at, attempt: &record };
+    let expires_at = Utc::now().timestamp() + i64::from(state.config.retention_days) * 86_400;
+    let write = AttemptWrite { status, next_attempt_at, attempt: &record, expires_at };
     match state.db.record_attempt(tenant, id, write).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
@@ -349,23 +350,11 @@ async fn after_attempt(
 async fn notify(
     state: &WorkerState,
     tenant: &TenantId,
-    event_type: &str,
+    event_type: &'static str,
     data: serde_json::Value,
 ) -> Result<(), String> {
-    let event = NewEvent {
-        event_type: event_type.to_owned(),
-        payload: data.to_string(),
-        idempotency_key: None,
-        correlation_id: None,
-        only_endpoint: None,
-    };
-    let record = OutboxRecord::new(tenant, event, state.config.retention_days);
-    match state.db.publish(&record).await.map_err(|e| e.to_string())? {
-        PublishOutcome::Created(id) | PublishOutcome::Duplicate(id) => {
-            tracing::info!(event_id = %id, event_type, "operational event published")
-        }
-    }
-    Ok(())
+    let announcement = Announcement { event_type, data, idempotency_key: None, correlation_id: None };
+    announce(&state.db, tenant, announcement, state.config.retention_days).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,35 +1,9 @@
 //! `hookline`: run Hookline locally and operate it.
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::Parser;
+use hookline::cli::{self, Cli, Command};
 use hookline::dev::{DevOptions, Platform};
-
-#[derive(Parser)]
-#[command(name = "hookline", version, about = "Hookline webhooks: local platform and operations")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the whole platform locally: emulated AWS, the HTTP API on
-    /// 127.0.0.1:$HOOKLINE_PORT (3000), queues, streams and schedules.
-    ///
-    /// Reads HOOKLINE_PORT, HOOKLINE_ADMIN_KEY, HOOKLINE_ALLOWED_PRIVATE_CIDRS,
-    /// HOOKLINE_RETRY_SCALE and AWS_ENDPOINT_URL (use that emulator instead of
-    /// starting moto_server).
-    Dev {
-        /// The SAM template to run.
-        #[arg(long, default_value = "template.yaml")]
-        template: std::path::PathBuf,
-        /// Prefix of every created table, queue and secret.
-        #[arg(long, default_value = "hookline-dev")]
-        stack_name: String,
-        /// Override a template parameter (repeatable): --parameter RetentionDays=7
-        #[arg(long = "parameter", value_name = "NAME=VALUE")]
-        parameters: Vec<String>,
-    },
-}
 
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("hookline: {msg}");
@@ -38,7 +12,19 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // Help and version are answers, not errors: stdout, exit 0.
+            let _ = e.print();
+            std::process::exit(0)
+        }
+        Err(e) => {
+            let argv: Vec<String> = std::env::args().collect();
+            eprintln!("hookline: {}", cli::usage_error(&e, &argv));
+            std::process::exit(2)
+        }
+    };
     match cli.command {
         Command::Dev { template, stack_name, parameters } => {
             tracing_subscriber_init();
@@ -50,6 +36,11 @@ async fn main() {
                 opts.parameters.insert(k.to_owned(), v.to_owned());
             }
             run_dev(opts).await;
+        }
+        command => {
+            if let Err(e) = cli::run(command, cli.global).await {
+                fail(e)
+            }
         }
     }
 }

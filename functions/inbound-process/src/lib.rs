@@ -15,6 +15,7 @@ use shared::aws::Clients;
 use shared::config::Config;
 use shared::event::{NewEvent, OutboxRecord};
 use shared::inbound::{body_as_data, event_type_for, InboundMessage, InboundRecord, InboundStatus};
+use shared::ops::{announce, Announcement};
 
 /// Receives after which a failing message is recorded as failed (the
 /// queue's redrive then moves it to the dead-letter queue).
@@ -125,15 +126,16 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
 /// Publishes `inbound.failed`, so an endpoint can be told. Keyed by the
 /// record, so a redelivered message announces it once.
 async fn announce_failure(state: &ProcessState, record: &InboundRecord, data: Value) -> Result<(), String> {
-    let event = NewEvent {
-        event_type: "inbound.failed".into(),
-        payload: data.to_string(),
+    let announcement = Announcement {
+        event_type: "inbound.failed",
+        data,
         idempotency_key: Some(format!("inbound-failed:{}", record.inbound_id)),
         correlation_id: Some(record.correlation_id.clone()),
-        only_endpoint: None,
     };
-    let outbox = OutboxRecord::new(&record.tenant_id, event, state.config.retention_days);
-    state.db.publish(&outbox).await.map(|_| ()).map_err(|e| e.to_string())
+    announce(&state.db, &record.tenant_id, announcement, state.config.retention_days)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The raw body as received.

@@ -25,6 +25,8 @@ pub struct AttemptWrite<'a> {
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub attempt: &'a Attempt,
+    /// The retention deadline (TTL) from this attempt on.
+    pub expires_at: i64,
 }
 
 impl Db {
@@ -77,11 +79,13 @@ impl Db {
             (":now".to_owned(), s(&Utc::now().to_rfc3339())),
             (":entry".to_owned(), AttributeValue::L(vec![entry])),
             (":empty".to_owned(), AttributeValue::L(vec![])),
+            (":exp".to_owned(), AttributeValue::N(write.expires_at.to_string())),
         ]);
         let mut set = vec![
             "#st = :st",
             "attempts = :n",
             "updated_at = :now",
+            "expires_at = :exp",
             "attempt_log = list_append(if_not_exists(attempt_log, :empty), :entry)",
         ];
         let mut remove = Vec::new();
@@ -142,7 +146,12 @@ impl Db {
             .table_name(&self.tables.deliveries)
             .key("tenant_id", s(tenant.as_str()))
             .key("delivery_key", s(&DeliveryRecord::key(id)))
-            .update_expression("SET #st = :st, updated_at = :now")
+            // A parked delivery may wait past retention for its endpoint: no TTL while parked.
+            .update_expression(if status == DeliveryStatus::Parked {
+                "SET #st = :st, updated_at = :now REMOVE expires_at"
+            } else {
+                "SET #st = :st, updated_at = :now"
+            })
             .condition_expression(format!("#st IN ({})", allowed.join(", ")))
             .expression_attribute_names("#st", "status")
             .set_expression_attribute_values(Some(values))
@@ -163,8 +172,25 @@ impl Db {
         want: usize,
         keep: impl Fn(&DeliveryRecord) -> bool,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let lo = format!("{endpoint}#{}", DeliveryId::lower_bound(since_ms));
-        let hi = format!("{endpoint}#{}~", DeliveryId::PREFIX);
+        self.list_deliveries_between(tenant, endpoint, (since_ms, None), after, want, keep).await
+    }
+
+    /// Like `list_deliveries`, for events created in `[from_ms, until_ms)`.
+    pub async fn list_deliveries_between(
+        &self,
+        tenant: &TenantId,
+        endpoint: &EndpointId,
+        (from_ms, until_ms): (u64, Option<u64>),
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&DeliveryRecord) -> bool,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let lo = format!("{endpoint}#{}", DeliveryId::lower_bound(from_ms));
+        let hi = match until_ms {
+            // Inclusive, but every full id sorts after this bare time prefix.
+            Some(until) => format!("{endpoint}#{}", DeliveryId::lower_bound(until)),
+            None => format!("{endpoint}#{}~", DeliveryId::PREFIX),
+        };
         let part = Partition {
             table: &self.tables.deliveries,
             index: None,
@@ -172,5 +198,25 @@ impl Db {
             between: Some((lo, hi)),
         };
         self.query_tenant(part, tenant, after, want, keep).await
+    }
+}
+
+impl Db {
+    /// Deletes a delivery unless it is in flight; false when it is (or is gone).
+    pub async fn delete_finished_delivery(&self, tenant: &TenantId, delivery_key: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.deliveries)
+            .key("tenant_id", s(tenant.as_str()))
+            .key("delivery_key", s(delivery_key))
+            .condition_expression("attribute_exists(delivery_key) AND NOT (#st IN (:p, :r, :k))")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":p", s(DeliveryStatus::Pending.as_str()))
+            .expression_attribute_values(":r", s(DeliveryStatus::Retrying.as_str()))
+            .expression_attribute_values(":k", s(DeliveryStatus::Parked.as_str()))
+            .send()
+            .await;
+        Ok(unless_condition_failed(deleted, "dynamodb DeleteItem")?.is_some())
     }
 }

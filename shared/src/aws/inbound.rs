@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
@@ -27,80 +27,83 @@ pub enum Outcome {
 }
 
 impl Db {
-    /// Stores the record and claims its dedupe key in one transaction, so a
-    /// record exists exactly when its key is claimed (an expired claim counts
-    /// as free).
+    /// Claims the record's dedupe key (an expired claim counts as free),
+    /// then stores the record. A claim whose record never got written (its
+    /// receipt died in between, and its sender was never told 2xx) is taken
+    /// over, so a duplicate always points at a stored record.
     pub async fn receive_inbound(&self, record: &InboundRecord, claim: &DedupeClaim) -> Result<Receipt, StoreError> {
-        let put_record = Put::builder()
-            .table_name(&self.tables.inbound)
-            .set_item(Some(to_item(record)?))
-            .condition_expression("attribute_not_exists(inbound_id)")
-            .build()
-            .map_err(|e| StoreError::aws("transact put", e))?;
-        let put_claim = Put::builder()
+        let now = Utc::now().timestamp().to_string();
+        let claimed = self
+            .client
+            .put_item()
             .table_name(&self.tables.inbound_dedupe)
             .set_item(Some(to_item(claim)?))
             .condition_expression("attribute_not_exists(dedupe_key) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N(Utc::now().timestamp().to_string()))
-            .build()
-            .map_err(|e| StoreError::aws("transact put", e))?;
-        let written = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_record).build())
-            .transact_items(TransactWriteItem::builder().put(put_claim).build())
+            .expression_attribute_values(":now", AttributeValue::N(now))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(Receipt::Accepted),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_transaction_canceled_exception()) => {
-                let key = HashMap::from([
-                    ("source_slug".to_owned(), s(&claim.source_slug)),
-                    ("dedupe_key".to_owned(), s(&claim.dedupe_key)),
-                ]);
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.tables.inbound_dedupe)
-                    .set_key(Some(key))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
-                let first: Option<DedupeClaim> = out.item.map(from_item).transpose()?;
-                first
-                    .map(Receipt::Duplicate)
-                    .ok_or_else(|| StoreError::Aws("inbound transaction cancelled for another reason".into()))
+        if unless_condition_failed(claimed, "dynamodb PutItem")?.is_none() {
+            let first = self.dedupe_claim(&claim.source_slug, &claim.dedupe_key).await?;
+            let Some(first) = first else {
+                return Err(StoreError::Aws("a dedupe claim vanished while being read".into()));
+            };
+            if self.get_inbound(&first.tenant_id, &first.inbound_id).await?.is_some() {
+                return Ok(Receipt::Duplicate(first));
             }
-            Err(e) => Err(StoreError::aws("dynamodb TransactWriteItems", e)),
+            let taken = self
+                .client
+                .put_item()
+                .table_name(&self.tables.inbound_dedupe)
+                .set_item(Some(to_item(claim)?))
+                .condition_expression("inbound_id = :orphan")
+                .expression_attribute_values(":orphan", s(first.inbound_id.as_str()))
+                .send()
+                .await;
+            if unless_condition_failed(taken, "dynamodb PutItem")?.is_none() {
+                return Err(StoreError::Conflict);
+            }
         }
+        if let Err(e) = self.put_new(&self.tables.inbound, "inbound_id", record).await {
+            let _ = self.delete_claim(record).await;
+            return Err(e);
+        }
+        Ok(Receipt::Accepted)
     }
 
-    /// Undoes a receipt whose message could not be queued, so the sender's
-    /// retry is received afresh instead of being taken for a duplicate.
-    pub async fn release_inbound(&self, record: &InboundRecord) -> Result<(), StoreError> {
-        let delete_claim = Delete::builder()
+    async fn dedupe_claim(&self, source_slug: &str, dedupe_key: &str) -> Result<Option<DedupeClaim>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.inbound_dedupe)
+            .key("source_slug", s(source_slug))
+            .key("dedupe_key", s(dedupe_key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn delete_claim(&self, record: &InboundRecord) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
             .table_name(&self.tables.inbound_dedupe)
             .key("source_slug", s(&record.source_slug))
             .key("dedupe_key", s(&record.dedupe_key))
             .condition_expression("inbound_id = :id")
             .expression_attribute_values(":id", s(record.inbound_id.as_str()))
-            .build()
-            .map_err(|e| StoreError::aws("transact delete", e))?;
-        let delete_record = Delete::builder()
-            .table_name(&self.tables.inbound)
-            .key("tenant_id", s(record.tenant_id.as_str()))
-            .key("inbound_id", s(record.inbound_id.as_str()))
-            .build()
-            .map_err(|e| StoreError::aws("transact delete", e))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_claim).build())
-            .transact_items(TransactWriteItem::builder().delete(delete_record).build())
             .send()
-            .await
-            .map_err(|e| StoreError::aws("dynamodb TransactWriteItems", e))?;
+            .await;
+        unless_condition_failed(deleted, "dynamodb DeleteItem")?;
         Ok(())
+    }
+
+    /// Undoes a receipt whose message could not be queued, so the sender's
+    /// retry is received afresh instead of being taken for a duplicate.
+    pub async fn release_inbound(&self, record: &InboundRecord) -> Result<(), StoreError> {
+        self.delete_claim(record).await?;
+        self.delete_key(&self.tables.inbound, &record.tenant_id, "inbound_id", record.inbound_id.as_str()).await
     }
 
     /// Stores a record without a claim (duplicates kept for the audit, replays).

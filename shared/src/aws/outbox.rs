@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db};
+use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::event::{IdempotencyRecord, OutboxRecord, IDEMPOTENCY_TTL_SECONDS};
-use crate::ids::{EventId, TenantId};
+use crate::ids::{time_lower_bound, EventId, TenantId};
 
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,45 +20,50 @@ pub enum PublishOutcome {
 }
 
 impl Db {
-    /// Commits an event. With an idempotency key, the key's claim and the
-    /// event are written in one transaction, so a repeat never makes a second event.
+    /// Commits an event. With an idempotency key, the key is claimed first
+    /// (naming the event id), then the event is written; a repeat finds the
+    /// claim and gets the first event's id. If a publish died between the
+    /// two writes, its repeat completes it under the claimed id, so a key
+    /// never names an event that does not exist. (Two plain writes instead
+    /// of a transaction: half the write units, and emulators that snapshot
+    /// whole tables for a transaction stay usable.)
     pub async fn publish(&self, record: &OutboxRecord) -> Result<PublishOutcome, StoreError> {
         let Some(key) = &record.idempotency_key else {
             self.put_new(&self.tables.events, "event_id", record).await?;
             return Ok(PublishOutcome::Created(record.event_id.clone()));
         };
+        let now = Utc::now().timestamp();
         let claim = IdempotencyRecord {
             tenant_id: record.tenant_id.clone(),
             idempotency_key: key.clone(),
             event_id: record.event_id.clone(),
-            expires_at: Utc::now().timestamp() + IDEMPOTENCY_TTL_SECONDS,
+            expires_at: now + record.idempotency_ttl_seconds.unwrap_or(IDEMPOTENCY_TTL_SECONDS),
         };
-        let put = |table: &str, item, key_attr: &str| {
-            Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#k)")
-                .expression_attribute_names("#k", key_attr)
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(|e| StoreError::aws("transact put", e))
-        };
-        let written = self
+        let claimed = self
             .client
-            .transact_write_items()
-            .transact_items(put(&self.tables.idempotency, to_item(&claim)?, "idempotency_key")?)
-            .transact_items(put(&self.tables.events, to_item(record)?, "event_id")?)
+            .put_item()
+            .table_name(&self.tables.idempotency)
+            .set_item(Some(to_item(&claim)?))
+            .condition_expression("attribute_not_exists(idempotency_key) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(PublishOutcome::Created(record.event_id.clone())),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_transaction_canceled_exception()) => {
-                let earlier = self.idempotency_claim(&record.tenant_id, key).await?;
-                let earlier = earlier
-                    .ok_or_else(|| StoreError::Aws("publish transaction cancelled for another reason".into()))?;
-                Ok(PublishOutcome::Duplicate(earlier.event_id))
-            }
-            Err(e) => Err(StoreError::aws("dynamodb TransactWriteItems", e)),
+        if unless_condition_failed(claimed, "dynamodb PutItem")?.is_some() {
+            self.put_new(&self.tables.events, "event_id", record).await?;
+            return Ok(PublishOutcome::Created(record.event_id.clone()));
+        }
+        let earlier = self
+            .idempotency_claim(&record.tenant_id, key)
+            .await?
+            .ok_or_else(|| StoreError::Aws("an idempotency claim vanished while being read".into()))?;
+        if self.get_event(&record.tenant_id, &earlier.event_id, true).await?.is_some() {
+            return Ok(PublishOutcome::Duplicate(earlier.event_id));
+        }
+        let completed = OutboxRecord { event_id: earlier.event_id.clone(), ..record.clone() };
+        match self.put_new(&self.tables.events, "event_id", &completed).await {
+            Ok(()) => Ok(PublishOutcome::Created(earlier.event_id)),
+            Err(StoreError::Conflict) => Ok(PublishOutcome::Duplicate(earlier.event_id)),
+            Err(e) => Err(e),
         }
     }
 
@@ -94,6 +99,21 @@ impl Db {
             .await
             .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
         out.item.map(from_item).transpose()
+    }
+
+    /// The tenant's events created in `[from_ms, until_ms)`, oldest first.
+    pub async fn list_events_between(
+        &self,
+        tenant: &TenantId,
+        from_ms: u64,
+        until_ms: u64,
+        keep: impl Fn(&OutboxRecord) -> bool,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let lo = time_lower_bound(EventId::PREFIX, from_ms);
+        let hi = time_lower_bound(EventId::PREFIX, until_ms);
+        let part =
+            Partition { table: &self.tables.events, index: None, sort_attr: "event_id", between: Some((lo, hi)) };
+        self.query_tenant(part, tenant, None, usize::MAX, keep).await
     }
 
     /// Marks an event's fan-out complete; later replays of its stream record skip it.

@@ -4,12 +4,26 @@
 use chrono::{DateTime, Utc};
 
 use crate::aws::dynamo::Db;
-use crate::aws::sqs::Queue;
+use crate::aws::sqs::{OutgoingMessage, Queue};
 use crate::aws::StoreError;
 use crate::crypto::SecretBox;
-use crate::delivery::{DeliveryRecord, DeliveryStatus};
-use crate::ids::{EndpointId, TenantId};
-use crate::inbound::InboundRecord;
+use crate::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
+use crate::event::new_correlation_id;
+use crate::ids::{EndpointId, InboundId, TenantId};
+use crate::inbound::{InboundMessage, InboundRecord, InboundStatus};
+
+fn millis(t: DateTime<Utc>) -> u64 {
+    t.timestamp_millis().max(0) as u64
+}
+
+async fn send_one(queue: &Queue, body: String) -> Result<(), StoreError> {
+    let refused = queue.send_all(&[OutgoingMessage { id: "0".into(), body, delay_seconds: 0 }]).await?;
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Aws("the queue refused a message".into()))
+    }
+}
 
 /// Failed deliveries of events created since `since`, for every tenant
 /// (or one), for every endpoint (or one).
@@ -19,16 +33,62 @@ pub async fn failed_deliveries(
     tenant: Option<&TenantId>,
     endpoint: Option<&EndpointId>,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
-    let _ = (db, since, tenant, endpoint);
-    todo!()
+    let tenants = match tenant {
+        Some(t) => vec![t.clone()],
+        None => db.tenants().await?,
+    };
+    let mut found = Vec::new();
+    for tenant in &tenants {
+        let endpoints =
+            db.list_endpoints(tenant, None, usize::MAX, |e| endpoint.is_none_or(|id| &e.endpoint_id == id)).await?;
+        for e in endpoints {
+            let failed = |d: &DeliveryRecord| d.status == DeliveryStatus::Failed;
+            found.extend(db.list_deliveries(tenant, &e.endpoint_id, millis(since), None, usize::MAX, failed).await?);
+        }
+    }
+    Ok(found)
 }
 
 /// Puts a delivery back on the queue as `pending` if it is in one of
 /// `from`. `manual` attempts are single tries; resumed parked deliveries
 /// keep their automatic retries. False when its status had moved on.
-pub async fn requeue(db: &Db, queue: &Queue, d: &DeliveryRecord, from: &[DeliveryStatus], manual: bool) -> Result<bool, StoreError> {
-    let _ = (db, queue, d, from, manual);
-    todo!()
+pub async fn requeue(
+    db: &Db,
+    queue: &Queue,
+    d: &DeliveryRecord,
+    from: &[DeliveryStatus],
+    manual: bool,
+) -> Result<bool, StoreError> {
+    if !db.set_delivery_status(&d.tenant_id, &d.delivery_id, DeliveryStatus::Pending, from).await? {
+        return Ok(false);
+    }
+    let message = DeliveryMessage {
+        tenant_id: d.tenant_id.clone(),
+        delivery_id: d.delivery_id.clone(),
+        attempt: d.attempts + 1,
+        not_before: None,
+        manual,
+        event: None,
+    };
+    send_one(queue, serde_json::to_string(&message).expect("delivery messages serialize")).await?;
+    Ok(true)
+}
+
+/// Requeues many deliveries, sixteen at a time; returns how many were queued.
+pub async fn requeue_all(
+    db: &Db,
+    queue: &Queue,
+    list: &[DeliveryRecord],
+    from: &[DeliveryStatus],
+    manual: bool,
+) -> Result<u32, StoreError> {
+    let mut queued = 0;
+    for chunk in list.chunks(16) {
+        for done in futures_util::future::join_all(chunk.iter().map(|d| requeue(db, queue, d, from, manual))).await {
+            queued += u32::from(done?);
+        }
+    }
+    Ok(queued)
 }
 
 /// A source's inbound records received since `since` that a replay should
@@ -40,13 +100,43 @@ pub async fn inbound_to_replay(
     failed_only: bool,
     since: DateTime<Utc>,
 ) -> Result<Option<(TenantId, Vec<InboundRecord>)>, StoreError> {
-    let _ = (db, source, failed_only, since);
-    todo!()
+    let Some(found) = db.source_by_slug(source).await? else { return Ok(None) };
+    let keep = |r: &InboundRecord| {
+        r.source_slug == source
+            && r.status != InboundStatus::Duplicate
+            && (!failed_only || r.status == InboundStatus::Failed)
+    };
+    let records = db.list_inbound(&found.tenant_id, millis(since), None, usize::MAX, keep).await?;
+    Ok(Some((found.tenant_id, records)))
 }
 
 /// Clones a record under a new id and correlation id, linked to the
 /// original, and queues it; signatures and dedupe are not checked again.
-pub async fn replay_inbound(db: &Db, queue: &Queue, sealer: &SecretBox, original: &InboundRecord) -> Result<InboundRecord, StoreError> {
-    let _ = (db, queue, sealer, original);
-    todo!()
+pub async fn replay_inbound(
+    db: &Db,
+    queue: &Queue,
+    sealer: &SecretBox,
+    original: &InboundRecord,
+) -> Result<InboundRecord, StoreError> {
+    let body = sealer
+        .open(&original.body_sealed, &InboundRecord::body_aad(&original.tenant_id, &original.inbound_id))
+        .map_err(|e| StoreError::Aws(e.to_string()))?;
+    let id = InboundId::generate();
+    let clone = InboundRecord {
+        inbound_id: id.clone(),
+        status: InboundStatus::Received,
+        correlation_id: new_correlation_id(),
+        received_at: Utc::now(),
+        body_sealed: sealer.seal(&body, &InboundRecord::body_aad(&original.tenant_id, &id)),
+        event_id: None,
+        event_type: None,
+        failure_reason: None,
+        replay_of: Some(original.inbound_id.clone()),
+        duplicate_of: None,
+        ..original.clone()
+    };
+    db.put_inbound(&clone).await?;
+    let message = InboundMessage { tenant_id: clone.tenant_id.clone(), inbound_id: id };
+    send_one(queue, serde_json::to_string(&message).expect("inbound messages serialize")).await?;
+    Ok(clone)
 }

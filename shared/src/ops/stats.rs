@@ -6,6 +6,8 @@ use utoipa::ToSchema;
 
 use crate::aws::dynamo::Db;
 use crate::aws::StoreError;
+use crate::delivery::DeliveryStatus;
+use crate::endpoint::EndpointStatus;
 use crate::ids::TenantId;
 
 /// Endpoints by status.
@@ -39,6 +41,30 @@ pub struct Stats {
 
 /// The tenant's numbers since `since`.
 pub async fn stats(db: &Db, tenant: &TenantId, since: DateTime<Utc>) -> Result<Stats, StoreError> {
-    let _ = (db, tenant, since);
-    todo!()
+    let mut endpoints = EndpointStats::default();
+    let mut deliveries = DeliveryStats::default();
+    let (mut duration_sum, mut timed) = (0u64, 0u64);
+    let from = since.timestamp_millis().max(0) as u64;
+    for e in db.list_endpoints(tenant, None, usize::MAX, |_| true).await? {
+        endpoints.total += 1;
+        match e.status {
+            EndpointStatus::Active => endpoints.active += 1,
+            EndpointStatus::Paused => endpoints.paused += 1,
+            EndpointStatus::Disabled => endpoints.disabled += 1,
+        }
+        for d in db.list_deliveries(tenant, &e.endpoint_id, from, None, usize::MAX, |_| true).await? {
+            deliveries.total += 1;
+            match d.status {
+                DeliveryStatus::Delivered => deliveries.delivered += 1,
+                DeliveryStatus::Failed => deliveries.failed += 1,
+                _ => deliveries.pending += 1,
+            }
+            if let Some(last) = d.attempt_log.last() {
+                duration_sum += last.duration_ms;
+                timed += 1;
+            }
+        }
+    }
+    deliveries.average_duration_ms = if timed == 0 { 0.0 } else { duration_sum as f64 / timed as f64 };
+    Ok(Stats { since, endpoints, deliveries })
 }

@@ -2,12 +2,10 @@
 //! attempts, manual retries (one or many), and test events.
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::join_all;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
-use shared::aws::sqs::OutgoingMessage;
-use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus, DeliveryView};
+use shared::delivery::{DeliveryRecord, DeliveryStatus, DeliveryView};
 use shared::endpoint::EndpointRecord;
 use shared::error::{ApiError, ErrorBody};
 use shared::event::{NewEvent, OutboxRecord};
@@ -74,50 +72,24 @@ fn millis(t: Option<DateTime<Utc>>) -> u64 {
     t.map_or(0, |t| t.timestamp_millis().max(0) as u64)
 }
 
-/// Puts a delivery back on the queue as `pending`. `manual` attempts are
-/// single tries; resumed parked deliveries keep their automatic retries.
+/// Puts a delivery back on the queue (see `shared::ops::replay::requeue`).
 pub async fn requeue(
     state: &AppState,
     d: &DeliveryRecord,
     from: &[DeliveryStatus],
     manual: bool,
 ) -> Result<bool, ApiError> {
-    if !state.db.set_delivery_status(&d.tenant_id, &d.delivery_id, DeliveryStatus::Pending, from).await? {
-        return Ok(false);
-    }
-    let message = DeliveryMessage {
-        tenant_id: d.tenant_id.clone(),
-        delivery_id: d.delivery_id.clone(),
-        attempt: d.attempts + 1,
-        not_before: None,
-        manual,
-        event: None,
-    };
-    let outgoing = OutgoingMessage {
-        id: "0".into(),
-        body: serde_json::to_string(&message).map_err(ApiError::internal)?,
-        delay_seconds: 0,
-    };
-    if !state.queue.send_all(&[outgoing]).await?.is_empty() {
-        return Err(ApiError::internal("the delivery queue refused a message"));
-    }
-    Ok(true)
+    Ok(shared::ops::replay::requeue(&state.db, &state.queue, d, from, manual).await?)
 }
 
-/// Requeues many deliveries, sixteen at a time.
+/// Requeues many deliveries (see `shared::ops::replay::requeue_all`).
 pub async fn requeue_all(
     state: &AppState,
     list: &[DeliveryRecord],
     from: &[DeliveryStatus],
     manual: bool,
 ) -> Result<u32, ApiError> {
-    let mut queued = 0;
-    for chunk in list.chunks(16) {
-        for done in join_all(chunk.iter().map(|d| requeue(state, d, from, manual))).await {
-            queued += u32::from(done?);
-        }
-    }
-    Ok(queued)
+    Ok(shared::ops::replay::requeue_all(&state.db, &state.queue, list, from, manual).await?)
 }
 
 /// An endpoint's deliveries, oldest event first.
@@ -192,30 +164,16 @@ pub async fn retry_bulk(state: &AppState, p: &Principal, req: &Request) -> Resul
         return Err(ApiError::invalid("invalid_status", "only failed deliveries can be retried in bulk"));
     }
     let since = input.since.unwrap_or_else(|| Utc::now() - Duration::hours(24));
-    let endpoints: Vec<EndpointId> = match &input.endpoint_id {
+    let endpoint = match &input.endpoint_id {
         Some(raw) => {
             let id = endpoint_id(raw)?;
             endpoint(state, &p.tenant, &id).await?;
-            vec![id]
+            Some(id)
         }
-        None => state
-            .db
-            .list_endpoints(&p.tenant, None, usize::MAX, |_| true)
-            .await?
-            .into_iter()
-            .map(|e| e.endpoint_id)
-            .collect(),
+        None => None,
     };
-    let mut queued = 0;
-    for id in endpoints {
-        let failed = state
-            .db
-            .list_deliveries(&p.tenant, &id, millis(Some(since)), None, usize::MAX, |d| {
-                d.status == DeliveryStatus::Failed
-            })
-            .await?;
-        queued += requeue_all(state, &failed, &[DeliveryStatus::Failed], true).await?;
-    }
+    let failed = shared::ops::replay::failed_deliveries(&state.db, since, Some(&p.tenant), endpoint.as_ref()).await?;
+    let queued = requeue_all(state, &failed, &[DeliveryStatus::Failed], true).await?;
     tracing::info!(tenant = %p.tenant, queued, "bulk retry");
     Ok(json(202, &Queued { queued }))
 }

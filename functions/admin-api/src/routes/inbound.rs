@@ -4,11 +4,9 @@ use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
-use shared::aws::sqs::OutgoingMessage;
 use shared::error::{ApiError, ErrorBody};
-use shared::event::new_correlation_id;
 use shared::ids::{InboundId, TenantId};
-use shared::inbound::{InboundMessage, InboundRecord, InboundStatus, InboundView};
+use shared::inbound::{InboundRecord, InboundStatus, InboundView};
 use shared::page::{encode_cursor, ListResponse, PageRequest};
 use utoipa::ToSchema;
 
@@ -57,38 +55,10 @@ async fn load(state: &AppState, tenant: &TenantId, id: &str) -> Result<InboundRe
     state.db.get_inbound(tenant, &id).await?.ok_or_else(|| ApiError::not_found("inbound webhook"))
 }
 
-/// Clones a record under a new id and correlation id, linked to the
-/// original, and queues it; signatures and dedupe are not checked again.
+/// Replays one record (see `shared::ops::replay::replay_inbound`).
 pub async fn replay(state: &AppState, original: &InboundRecord) -> Result<InboundRecord, ApiError> {
     let sealer = state.keyring.secret_box().await?;
-    let body = sealer
-        .open(&original.body_sealed, &InboundRecord::body_aad(&original.tenant_id, &original.inbound_id))
-        .map_err(ApiError::internal)?;
-    let id = InboundId::generate();
-    let clone = InboundRecord {
-        inbound_id: id.clone(),
-        status: InboundStatus::Received,
-        correlation_id: new_correlation_id(),
-        received_at: Utc::now(),
-        body_sealed: sealer.seal(&body, &InboundRecord::body_aad(&original.tenant_id, &id)),
-        event_id: None,
-        event_type: None,
-        failure_reason: None,
-        replay_of: Some(original.inbound_id.clone()),
-        duplicate_of: None,
-        ..original.clone()
-    };
-    state.db.put_inbound(&clone).await?;
-    let message = InboundMessage { tenant_id: clone.tenant_id.clone(), inbound_id: id };
-    let outgoing = OutgoingMessage {
-        id: "0".into(),
-        body: serde_json::to_string(&message).map_err(ApiError::internal)?,
-        delay_seconds: 0,
-    };
-    if !state.inbound_queue.send_all(&[outgoing]).await?.is_empty() {
-        return Err(ApiError::internal("the inbound queue refused a replay"));
-    }
-    Ok(clone)
+    Ok(shared::ops::replay::replay_inbound(&state.db, &state.inbound_queue, sealer, original).await?)
 }
 
 /// The inbound log, oldest first; bodies masked.
@@ -147,16 +117,14 @@ pub async fn replay_one(state: &AppState, p: &Principal, id: &str) -> Result<Res
     responses((status = 202, body = ReplayedMany), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn replay_many(state: &AppState, p: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
     let input: BulkReplay = body(req)?;
-    state.db.get_source(&p.tenant, &input.source).await?.ok_or_else(|| ApiError::not_found("source"))?;
-    let failed_only = input.failed_only.unwrap_or(true);
     let since = input.since.unwrap_or_else(|| Utc::now() - Duration::hours(24));
-    let keep = |r: &InboundRecord| {
-        r.source_slug == input.source
-            && r.status != InboundStatus::Duplicate
-            && (!failed_only || r.status == InboundStatus::Failed)
+    let found =
+        shared::ops::replay::inbound_to_replay(&state.db, &input.source, input.failed_only.unwrap_or(true), since)
+            .await?;
+    let originals = match found {
+        Some((tenant, records)) if tenant == p.tenant => records,
+        _ => return Err(ApiError::not_found("source")),
     };
-    let originals =
-        state.db.list_inbound(&p.tenant, since.timestamp_millis().max(0) as u64, None, usize::MAX, keep).await?;
     let mut ids = Vec::new();
     for original in &originals {
         ids.push(replay(state, original).await?.inbound_id.to_string());

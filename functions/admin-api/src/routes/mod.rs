@@ -7,6 +7,7 @@ pub mod event_types;
 pub mod events;
 pub mod inbound;
 pub mod sources;
+pub mod stats;
 pub mod system;
 
 use lambda_http::http::Method;
@@ -70,6 +71,7 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
                 ("POST", ["inbound", "replay"]) => inbound::replay_many(state, p, req).await,
                 ("GET", ["inbound", id]) => inbound::get(state, p, id).await,
                 ("POST", ["inbound", id, "replay"]) => inbound::replay_one(state, p, id).await,
+                ("GET", ["stats"]) => stats::get(state, p, req).await,
                 ("GET", ["event-types"]) => event_types::list(state, p, req).await,
                 ("POST", ["event-types"]) => event_types::create(state, p, req).await,
                 _ => Err(unknown_route(m, path, rest)),

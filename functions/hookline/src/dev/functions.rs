@@ -91,6 +91,27 @@ pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Re
                 async move { delivery_attempt::handle(&state, event).await }
             })))
         }
+        "scheduled-summary" => {
+            let state = Arc::new(scheduled_summary::SummaryState::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { scheduled_summary::handle(&state, event).await }
+            })))
+        }
+        "prune" => {
+            let state = Arc::new(prune::PruneState::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { prune::handle(&state, event).await }
+            })))
+        }
+        "endpoint-health" => {
+            let state = Arc::new(endpoint_health::HealthState::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { endpoint_health::handle(&state, event).await }
+            })))
+        }
         _ => None,
     })
 }

@@ -179,7 +179,10 @@ async fn dispatch(
     };
     let path = parts.uri.path().to_owned();
     if let Some(rest) = path.strip_prefix("/_dev/") {
-        return dev_control(schedules, parts.method.as_str(), rest).await;
+        let input = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .filter(|v| v.is_object() && v.as_object().is_some_and(|o| !o.is_empty()));
+        return dev_control(schedules, parts.method.as_str(), rest, input).await;
     }
     let method = parts.method.as_str().to_owned();
     let Some((route, params)) = routes
@@ -215,7 +218,14 @@ async fn dispatch(
     out.body(Full::new(bytes)).expect("valid response parts")
 }
 
-async fn dev_control(schedules: &Schedules, method: &str, rest: &str) -> hyper::Response<Full<Bytes>> {
+/// Local controls. A JSON object posted to a schedule replaces its event,
+/// as a schedule's `Input` would (e.g. `{"date": "2026-11-21"}`).
+async fn dev_control(
+    schedules: &Schedules,
+    method: &str,
+    rest: &str,
+    input: Option<Value>,
+) -> hyper::Response<Full<Bytes>> {
     let ok = |v: Value| response(200, &[("content-type", "application/json")], Bytes::from(v.to_string()));
     match (method, rest.trim_end_matches('/').split('/').collect::<Vec<_>>().as_slice()) {
         ("GET", ["schedules"]) => ok(json!({"data": schedules.describe()})),
@@ -224,7 +234,7 @@ async fn dev_control(schedules: &Schedules, method: &str, rest: &str) -> hyper::
             shared::aws::metrics::reset();
             ok(json!({}))
         }
-        ("POST", ["schedules", name]) => match schedules.fire(name).await {
+        ("POST", ["schedules", name]) => match schedules.fire(name, input).await {
             Ok(result) => ok(json!({"schedule": name, "result": result})),
             Err(e) if e.starts_with("no schedule") => error(404, "not_found", &e),
             Err(e) => error(502, "function_error", &e),

@@ -180,10 +180,11 @@ impl Schedules {
             .collect()
     }
 
-    /// Invokes a schedule's function now, as EventBridge would.
-    pub async fn fire(&self, name: &str) -> Result<Value, String> {
+    /// Invokes a schedule's function now, as EventBridge would, or with
+    /// `input` as the event.
+    pub async fn fire(&self, name: &str, input: Option<Value>) -> Result<Value, String> {
         let s = self.by_name.get(name).ok_or_else(|| format!("no schedule named {name}"))?;
-        fire(s).await
+        fire(s, input).await
     }
 }
 
@@ -208,8 +209,8 @@ pub fn scheduled_event(s: &Schedule, at: DateTime<Utc>) -> Value {
     })
 }
 
-async fn fire(s: &Schedule) -> Result<Value, String> {
-    let event = scheduled_event(s, Utc::now());
+async fn fire(s: &Schedule, input: Option<Value>) -> Result<Value, String> {
+    let event = input.unwrap_or_else(|| scheduled_event(s, Utc::now()));
     match tokio::time::timeout(s.timeout, (s.handler)(event)).await {
         Ok(result) => result,
         Err(_) => Err(format!("{} timed out after {:?}", s.function, s.timeout)),
@@ -224,7 +225,7 @@ pub async fn run(s: Schedule) {
             return;
         };
         tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
-        match fire(&s).await {
+        match fire(&s, None).await {
             Ok(_) => tracing::info!(schedule = %s.name, "schedule fired"),
             Err(e) => {
                 tracing::error!(schedule = %s.name, error = %e, "scheduled invocation failed")

@@ -1,0 +1,46 @@
+//! The `endpoint-health` function: disable endpoints that mostly fail, and
+//! fan out outbox rows whose fan-out never completed.
+
+use chrono::{Duration, Utc};
+use lambda_runtime::{Error, LambdaEvent};
+use outbox_fanout::{fan_out, FanoutState};
+use serde_json::{json, Value};
+use shared::aws::Clients;
+use shared::config::Config;
+use shared::ops::health::{disable_failing, stuck_events, HealthRules};
+
+/// Outbox rows younger than this are left to the stream.
+pub const STUCK_AFTER: Duration = Duration::minutes(5);
+
+/// Built once per cold start.
+pub struct HealthState {
+    pub fanout: FanoutState,
+}
+
+impl HealthState {
+    pub fn new(config: Config, clients: &Clients) -> Self {
+        Self { fanout: FanoutState::new(config, clients) }
+    }
+}
+
+/// One health run; `dry_run` in the input only reports.
+pub async fn handle(state: &HealthState, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let config = &state.fanout.config;
+    let dry_run = event.payload.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
+    let rules = HealthRules {
+        window: Duration::hours(config.health_window_hours.into()),
+        failure_threshold_pct: config.health_failure_threshold_pct,
+        min_deliveries: config.health_min_deliveries,
+    };
+    let disabled = disable_failing(&state.fanout.db, rules, config.retention_days, dry_run).await?;
+    let now = Utc::now();
+    let stuck = stuck_events(&state.fanout.db, now - Duration::days(1), now - STUCK_AFTER).await?;
+    let mut redispatched = 0;
+    if !dry_run {
+        for event in &stuck {
+            redispatched += fan_out(&state.fanout, event).await?;
+            tracing::warn!(event_id = %event.event_id, "re-dispatched a stuck outbox row");
+        }
+    }
+    Ok(json!({"disabled": disabled, "stuck_events": stuck.len(), "redispatched_deliveries": redispatched}))
+}

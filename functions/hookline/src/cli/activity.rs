@@ -1,0 +1,241 @@
+//! `hookline events …`, `hookline deliveries …` and `hookline stats`: what
+//! was sent and how it went, through the HTTP API.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use super::api::{Api, ApiArgs};
+use super::args::{json_object, rfc3339, short_time};
+use super::endpoints::field;
+use super::output::{count, pairs, table, Output};
+use super::Failure;
+use shared::ids::{DeliveryId, EndpointId};
+use shared::ops::stats::Stats;
+
+/// The statuses `?status=` accepts.
+const STATUSES: [&str; 5] = ["pending", "retrying", "delivered", "failed", "parked"];
+
+/// `hookline events …`
+#[derive(Subcommand, Debug)]
+pub enum EventsCommand {
+    /// Publish an event to every subscribed endpoint.
+    Publish {
+        /// A type from the event catalog, e.g. bill.paid.
+        #[arg(long = "type", value_name = "TYPE")]
+        event_type: String,
+        /// The event's data: a JSON object, e.g. '{"invoice": "INV-1"}'.
+        #[arg(long, value_name = "JSON", value_parser = json_object)]
+        data: Value,
+        /// Publishing again with the same key (within 24 h) delivers nothing new.
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+    },
+}
+
+/// `hookline deliveries …`
+#[derive(Subcommand, Debug)]
+pub enum DeliveriesCommand {
+    /// List an endpoint's deliveries.
+    List {
+        /// The endpoint (ep_…).
+        #[arg(long, value_name = "ID")]
+        endpoint: EndpointId,
+        /// Only deliveries in this state.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(STATUSES))]
+        status: Option<String>,
+        /// Only deliveries of events created since this RFC 3339 time.
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        since: Option<DateTime<Utc>>,
+    },
+    /// Show one delivery with every attempt and its event's data (masked).
+    Get {
+        /// The delivery (dlv_…).
+        id: DeliveryId,
+    },
+    /// Attempt a failed or delivered delivery once more.
+    Retry {
+        /// The delivery (dlv_…).
+        id: DeliveryId,
+    },
+}
+
+/// `hookline stats`
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Count deliveries of events created since this RFC 3339 time [default: the API's window].
+    #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+    pub since: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+fn query_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Runs an events command.
+pub async fn events(command: EventsCommand, api: &Api, out: &Output) -> Result<(), Failure> {
+    match command {
+        EventsCommand::Publish { event_type, data, idempotency_key } => {
+            let mut body = json!({ "type": event_type, "data": data });
+            if let Some(k) = idempotency_key {
+                body["idempotency_key"] = Value::String(k);
+            }
+            let v = api.post(&["v1", "events"], Some(&body)).await?;
+            out.json(&v)?;
+            out.text(&format!("Published {} ({event_type}).\n", field(&v, "id")))
+        }
+    }
+}
+
+fn last_code(d: &Value) -> String {
+    field(d, "last_status_code")
+}
+
+fn delivery_details(d: &Value) -> String {
+    pairs(&[
+        ("id", field(d, "id")),
+        ("event", field(d, "event_id")),
+        ("event type", field(d, "event_type")),
+        ("endpoint", field(d, "endpoint_id")),
+        ("status", field(d, "status")),
+        ("attempts", field(d, "attempts")),
+        ("last status code", last_code(d)),
+        ("next attempt", short_time(&field(d, "next_attempt_at"))),
+        ("correlation id", field(d, "correlation_id")),
+        ("created", short_time(&field(d, "created_at"))),
+        ("updated", short_time(&field(d, "updated_at"))),
+    ])
+}
+
+fn attempts_table(d: &Value) -> String {
+    let attempts = d.get("attempt_log").and_then(Value::as_array).cloned().unwrap_or_default();
+    if attempts.is_empty() {
+        return "\nNo attempts yet.\n".into();
+    }
+    let rows: Vec<Vec<String>> = attempts
+        .iter()
+        .map(|a| {
+            let answer = match a.get("status_code").and_then(Value::as_u64) {
+                Some(code) => code.to_string(),
+                None => field(a, "error_kind"),
+            };
+            vec![
+                field(a, "attempt"),
+                short_time(&field(a, "at")),
+                format!("{} ms", field(a, "duration_ms")),
+                answer,
+                field(a, "outcome"),
+                if a.get("manual").and_then(Value::as_bool).unwrap_or(false) { "manual" } else { "" }.into(),
+            ]
+        })
+        .collect();
+    format!("\n{}", table(&["#", "AT", "DURATION", "ANSWER", "OUTCOME", ""], &rows))
+}
+
+/// Runs a deliveries command.
+pub async fn deliveries(command: DeliveriesCommand, api: &Api, out: &Output) -> Result<(), Failure> {
+    match command {
+        DeliveriesCommand::List { endpoint, status, since } => {
+            let mut query = Vec::new();
+            if let Some(s) = status {
+                query.push(("status", s));
+            }
+            if let Some(t) = since {
+                query.push(("since", query_time(t)));
+            }
+            let items = api.list_all(&["v1", "endpoints", endpoint.as_str(), "deliveries"], &query).await?;
+            out.json(&items)?;
+            if items.is_empty() {
+                return out.text("No deliveries.\n");
+            }
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|d| {
+                    vec![
+                        field(d, "id"),
+                        field(d, "event_type"),
+                        field(d, "status"),
+                        field(d, "attempts"),
+                        last_code(d),
+                        short_time(&field(d, "created_at")),
+                    ]
+                })
+                .collect();
+            out.text(&table(&["DELIVERY", "EVENT TYPE", "STATUS", "ATTEMPTS", "LAST CODE", "CREATED"], &rows))?;
+            out.text(&format!("{}\n", count(items.len(), "delivery", "deliveries")))
+        }
+        DeliveriesCommand::Get { id } => {
+            let d = api.get(&["v1", "deliveries", id.as_str()], &[]).await?;
+            out.json(&d)?;
+            out.text(&delivery_details(&d))?;
+            out.text(&attempts_table(&d))?;
+            match d.get("data") {
+                Some(data) if !data.is_null() => {
+                    let pretty = serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string());
+                    out.text(&format!("\nData (masked):\n{pretty}\n"))
+                }
+                _ => out.text("\nData: pruned.\n"),
+            }
+        }
+        DeliveriesCommand::Retry { id } => {
+            let d = api.post(&["v1", "deliveries", id.as_str(), "retry"], None).await?;
+            out.json(&d)?;
+            out.text(&format!("Queued {id} for one more attempt (now {}).\n", field(&d, "status")))
+        }
+    }
+}
+
+fn stats_details(s: &Stats) -> String {
+    let e = &s.endpoints;
+    let d = &s.deliveries;
+    let finished = d.delivered + d.failed;
+    let success =
+        if finished == 0 { "-".into() } else { format!("{:.1} %", 100.0 * d.delivered as f64 / finished as f64) };
+    pairs(&[
+        ("since", s.since.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        ("endpoints", format!("{} ({} active, {} paused, {} disabled)", e.total, e.active, e.paused, e.disabled)),
+        ("deliveries", format!("{} ({} delivered, {} failed, {} pending)", d.total, d.delivered, d.failed, d.pending)),
+        ("success rate", success),
+        ("average duration", format!("{:.0} ms", d.average_duration_ms)),
+    ])
+}
+
+/// Runs `hookline stats`.
+pub async fn stats(args: &StatsArgs, api: &Api, out: &Output) -> Result<(), Failure> {
+    let query: Vec<(&str, String)> = args.since.map(|t| ("since", query_time(t))).into_iter().collect();
+    let v = api.get(&["v1", "stats"], &query).await?;
+    out.json(&v)?;
+    if out.json {
+        return Ok(());
+    }
+    let stats: Stats =
+        serde_json::from_value(v).map_err(|e| Failure::new(format!("GET /v1/stats: unexpected answer: {e}")))?;
+    out.text(&stats_details(&stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::ops::stats::{DeliveryStats, EndpointStats};
+
+    #[test]
+    fn stats_read_as_sentences_with_a_success_rate() {
+        let s = Stats {
+            since: rfc3339("2026-11-22T00:00:00Z").unwrap(),
+            endpoints: EndpointStats { total: 3, active: 2, paused: 1, disabled: 0 },
+            deliveries: DeliveryStats { total: 10, delivered: 6, failed: 2, pending: 2, average_duration_ms: 120.4 },
+        };
+        let text = stats_details(&s);
+        assert!(text.contains("3 (2 active, 1 paused, 0 disabled)"), "{text}");
+        assert!(text.contains("75.0 %") && text.contains("120 ms"), "{text}");
+    }
+
+    #[test]
+    fn attempts_show_the_error_kind_when_nothing_answered() {
+        let d = json!({"attempt_log": [{"attempt": 1, "at": "2026-11-22T00:00:00Z", "duration_ms": 5,
+            "status_code": null, "error_kind": "timeout", "outcome": "retry_scheduled", "manual": false}]});
+        assert!(attempts_table(&d).contains("timeout"));
+    }
+}

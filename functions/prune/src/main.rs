@@ -1,0 +1,15 @@
+//! Lambda entry point: build config and clients once, then serve.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use prune::{handle, PruneState};
+use shared::aws::{load_sdk_config, Clients};
+use shared::config::Config;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let state = PruneState::new(config, &Clients::new(&load_sdk_config().await));
+    let state = &state;
+    run(service_fn(move |event: LambdaEvent<_>| async move { handle(state, event).await })).await
+}

@@ -1,0 +1,141 @@
+//! Operations on the local stack: the daily summary, endpoint health and
+//! pruning, fired through their schedules as EventBridge would.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hookline_tests::receiver::{Receiver, Reply};
+use hookline_tests::{delivery_options, eventually, Api, Stack};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(40);
+
+async fn endpoint(api: &Api, url: &str, types: Value) -> String {
+    let reply = api.post("/v1/endpoints", json!({"url": url, "event_types": types, "retry_policy": "none"})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn publish_n(api: &Api, n: usize) {
+    for i in 0..n {
+        let r = api.post("/v1/events", json!({"type": "bill.paid", "data": {"n": i}})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+}
+
+/// Waits until an endpoint has `n` deliveries that are delivered or failed.
+async fn settled(api: &Api, endpoint: &str, n: usize) {
+    eventually("deliveries to settle", WAIT, || async {
+        let list = api.get(&format!("/v1/endpoints/{endpoint}/deliveries?limit=250")).await;
+        let done = list.body["data"]
+            .as_array()?
+            .iter()
+            .filter(|d| d["status"] == "delivered" || d["status"] == "failed")
+            .count();
+        (done >= n).then_some(())
+    })
+    .await;
+}
+
+async fn fire(stack: &Stack, schedule: &str, input: Value) -> Value {
+    let reply = stack.anonymous().post(&format!("/_dev/schedules/{schedule}"), input).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["result"].clone()
+}
+
+#[tokio::test]
+async fn the_daily_summary_reaches_each_tenant_once_with_the_days_figures() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let clinic = stack.tenant("clinic").await;
+    let lab = stack.tenant("lab").await;
+    let receiver = Receiver::start().await;
+    receiver.script(vec![Reply::status(404), Reply::status(404)]);
+    let billing = endpoint(&clinic, &receiver.url, json!(["bill.paid"])).await;
+    let clinic_watch = Receiver::start().await;
+    endpoint(&clinic, &clinic_watch.url, json!(["system.daily.summary"])).await;
+    let lab_watch = Receiver::start().await;
+    endpoint(&lab, &lab_watch.url, json!(["system.daily.summary"])).await;
+    publish_n(&clinic, 5).await;
+    settled(&clinic, &billing, 5).await;
+
+    let today = Utc::now().date_naive().to_string();
+    let first = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today})).await;
+    assert!(first["sent"].as_u64().unwrap() >= 2, "{first}");
+    let summary = clinic_watch.wait_for(1, WAIT).await[0].json();
+    assert_eq!(summary["type"], "system.daily.summary");
+    let data = &summary["data"];
+    assert_eq!(data["tenant_id"], "clinic");
+    assert_eq!(data["date"], today.as_str());
+    assert_eq!(data["events"]["total"], 5);
+    assert_eq!(data["events"]["by_type"]["bill.paid"], 5);
+    assert_eq!(data["deliveries"]["total"], 5);
+    assert_eq!(data["deliveries"]["delivered"], 3);
+    assert_eq!(data["deliveries"]["failed"], 2);
+    assert_eq!(data["deliveries"]["success_rate"], 0.6);
+    assert!(
+        data["deliveries"]["latency_ms"]["p95"].as_u64().unwrap()
+            >= data["deliveries"]["latency_ms"]["p50"].as_u64().unwrap()
+    );
+    let lab_summary = lab_watch.wait_for(1, WAIT).await[0].json();
+    assert_eq!(lab_summary["data"]["tenant_id"], "lab");
+    assert_eq!(lab_summary["data"]["events"]["total"], 0);
+
+    let second = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today})).await;
+    assert_eq!(second["sent"], 0, "the same day is not sent twice: {second}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(clinic_watch.received().len(), 1);
+    assert_eq!(lab_watch.received().len(), 1);
+    let forced = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today, "force": true})).await;
+    assert!(forced["sent"].as_u64().unwrap() >= 2, "forcing sends again: {forced}");
+    clinic_watch.wait_for(2, WAIT).await;
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_health_run_disables_an_endpoint_failing_nine_of_ten_but_not_five() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let api = stack.admin();
+    let bad = Receiver::start().await;
+    bad.script((0..9).map(|_| Reply::status(404)).collect());
+    let shaky = Receiver::start().await;
+    shaky.script((0..10).map(|i| Reply::status(if i % 2 == 0 { 404 } else { 200 })).collect());
+    let watcher = Receiver::start().await;
+    let bad_ep = endpoint(&api, &bad.url, json!(["bill.paid"])).await;
+    let shaky_ep = endpoint(&api, &shaky.url, json!(["bill.paid"])).await;
+    endpoint(&api, &watcher.url, json!(["endpoint.disabled"])).await;
+    publish_n(&api, 10).await;
+    settled(&api, &bad_ep, 10).await;
+    settled(&api, &shaky_ep, 10).await;
+
+    let report = fire(&stack, "EndpointHealthFunction.EverySixHours", json!({})).await;
+    assert_eq!(report["disabled"].as_array().unwrap().len(), 1, "{report}");
+    let bad_now = api.get(&format!("/v1/endpoints/{bad_ep}")).await.body;
+    assert_eq!(bad_now["status"], "disabled");
+    assert!(bad_now["status_reason"].as_str().unwrap().contains("9 of 10"), "{bad_now}");
+    assert_eq!(api.get(&format!("/v1/endpoints/{shaky_ep}")).await.body["status"], "active");
+    let notice = watcher.wait_for(1, WAIT).await[0].json();
+    assert_eq!(notice["type"], "endpoint.disabled");
+    assert_eq!(notice["data"]["endpoint_id"], bad_ep.as_str());
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn stats_count_endpoints_and_deliveries() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    receiver.script(vec![Reply::status(404)]);
+    let ep = endpoint(&api, &receiver.url, json!(["bill.paid"])).await;
+    let other = endpoint(&api, &receiver.url, json!(["lab.*"])).await;
+    api.post(&format!("/v1/endpoints/{other}/disable"), json!({})).await;
+    publish_n(&api, 3).await;
+    settled(&api, &ep, 3).await;
+    let stats = api.get("/v1/stats").await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    assert_eq!(stats.body["endpoints"], json!({"total": 2, "active": 1, "paused": 0, "disabled": 1}));
+    assert_eq!(stats.body["deliveries"]["total"], 3);
+    assert_eq!(stats.body["deliveries"]["delivered"], 2);
+    assert_eq!(stats.body["deliveries"]["failed"], 1);
+    assert_eq!(api.get("/v1/stats?since=soon").await.code(), "invalid_query");
+    stack.platform.shutdown().await;
+}
