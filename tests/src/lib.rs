@@ -80,6 +80,30 @@ where
     }
 }
 
+/// What a `hookline` command printed.
+#[derive(Debug)]
+pub struct CliRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    /// The `--json` output.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// The `hookline` binary cargo built for this test run.
+pub fn hookline_binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/hookline")
+}
+
 /// A running platform and a client for it.
 pub struct Stack {
     pub platform: Platform,
@@ -109,6 +133,31 @@ impl Stack {
     /// A client with no Authorization header.
     pub fn anonymous(&self) -> Api {
         Api { base: self.platform.url.clone(), key: None, http: self.http.clone() }
+    }
+
+    /// Runs the `hookline` CLI against this stack's resources in the emulator.
+    pub async fn cli(&self, args: &[&str]) -> CliRun {
+        let out = tokio::process::Command::new(hookline_binary())
+            .args(args)
+            .env("AWS_ENDPOINT_URL", emulator())
+            .env("HOOKLINE_STACK", &self.platform.stack)
+            .env("HOOKLINE_TEMPLATE", project_template())
+            .env_remove("HOOKLINE_STACK_NAME")
+            .output()
+            .await
+            .expect("the hookline binary runs (cargo builds it for the tests)");
+        CliRun {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The stack's tables, as the functions see them.
+    pub fn db(&self) -> shared::aws::dynamo::Db {
+        let env = self.platform.environments.values().next().expect("a function");
+        let config = shared::config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        shared::aws::dynamo::Db::new(shared::aws::Clients::new(&self.platform.sdk).dynamodb, config.tables)
     }
 
     /// A new key for `tenant`, made with the admin key.

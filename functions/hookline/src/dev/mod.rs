@@ -78,6 +78,8 @@ impl DevOptions {
 
 /// The running platform. Dropping it stops everything, the emulator included.
 pub struct Platform {
+    /// The prefix of every resource name (`--stack-name`).
+    pub stack: String,
     pub url: String,
     pub addr: SocketAddr,
     pub admin_key: String,
@@ -225,6 +227,7 @@ impl Platform {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tasks.push(tokio::spawn(http_server::serve(listener, Arc::new(routes), schedules.clone())));
         Ok(Self {
+            stack: opts.stack.clone(),
             url: format!("http://{addr}"),
             addr,
             admin_key: stack.admin_key,
