@@ -47,6 +47,21 @@ impl PageRequest {
     }
 }
 
+impl<T> ListResponse<T> {
+    /// One page from up to `limit + 1` items fetched in order: keeps
+    /// `limit`, and when there was one more, points the cursor after the last
+    /// kept item (its sort key from `key`). `view` turns each into what is shown.
+    pub fn page<R>(mut found: Vec<R>, limit: usize, key: impl Fn(&R) -> String, view: impl Fn(&R) -> T) -> Self {
+        let next_cursor = if found.len() > limit {
+            found.truncate(limit);
+            found.last().map(|last| encode_cursor(&key(last)))
+        } else {
+            None
+        };
+        Self { data: found.iter().map(view).collect(), next_cursor }
+    }
+}
+
 /// The cursor that continues after `sort_key`.
 pub fn encode_cursor(sort_key: &str) -> String {
     URL_SAFE_NO_PAD.encode(sort_key)
@@ -60,6 +75,15 @@ mod tests {
     fn cursors_round_trip() {
         let page = PageRequest::parse(Some("10"), Some(&encode_cursor("ep_123"))).unwrap();
         assert_eq!(page, PageRequest { limit: 10, after: Some("ep_123".into()) });
+    }
+
+    #[test]
+    fn a_page_points_past_its_last_item_only_when_more_exist() {
+        let full = ListResponse::page(vec![1, 2, 3], 2, |n| n.to_string(), |n| n * 10);
+        assert_eq!(full.data, [10, 20]);
+        assert_eq!(full.next_cursor, Some(encode_cursor("2")));
+        let last = ListResponse::page(vec![1, 2], 2, |n| n.to_string(), |n| *n);
+        assert_eq!(last.next_cursor, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use shared::api_key::Principal;
 use shared::aws::dynamo::Db;
-use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::secrets::Keyring;
 use shared::aws::sqs::Queue;
 use shared::aws::Clients;
 use shared::config::Config;
@@ -33,11 +33,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, clients: &Clients) -> Self {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
-        let keyring = Keyring::new(
-            Secrets::new(clients.secrets.clone()),
-            config.data_key_secret.clone(),
-            config.admin_key_secret.clone(),
-        );
+        let keyring = Keyring::for_config(&config, clients);
         let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
         let inbound_queue = Queue::new(clients.sqs.clone(), config.inbound_queue_url.clone());
         let redactor = Redactor::new(&config.redact_fields);

@@ -15,7 +15,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::json;
 use shared::aws::deliveries::AttemptWrite;
 use shared::aws::dynamo::Db;
-use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::secrets::Keyring;
 use shared::aws::sqs::{OutgoingMessage, Queue, MAX_DELAY_SECONDS};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
@@ -57,11 +57,7 @@ impl WorkerState {
     pub fn new(config: Config, clients: &Clients) -> Self {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
         let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
-        let keyring = Keyring::new(
-            Secrets::new(clients.secrets.clone()),
-            config.data_key_secret.clone(),
-            config.admin_key_secret.clone(),
-        );
+        let keyring = Keyring::for_config(&config, clients);
         let http = OutboundClient::new(config.target_policy.clone(), &format!("Hookline/{}", shared::VERSION));
         let redactor = Redactor::new(&config.redact_fields);
         Self { config, db, queue, keyring, http, redactor, endpoints: Mutex::new(HashMap::new()) }

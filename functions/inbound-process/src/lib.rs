@@ -10,7 +10,7 @@ use serde_json::Value;
 use shared::aws::dynamo::Db;
 use shared::aws::inbound::Outcome;
 use shared::aws::outbox::PublishOutcome;
-use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::secrets::Keyring;
 use shared::aws::Clients;
 use shared::config::Config;
 use shared::event::{NewEvent, OutboxRecord};
@@ -31,11 +31,7 @@ pub struct ProcessState {
 impl ProcessState {
     pub fn new(config: Config, clients: &Clients) -> Self {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
-        let keyring = Keyring::new(
-            Secrets::new(clients.secrets.clone()),
-            config.data_key_secret.clone(),
-            config.admin_key_secret.clone(),
-        );
+        let keyring = Keyring::for_config(&config, clients);
         Self { config, db, keyring }
     }
 }

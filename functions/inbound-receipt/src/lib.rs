@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use shared::aws::dynamo::Db;
 use shared::aws::inbound::Receipt;
-use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::secrets::Keyring;
 use shared::aws::sqs::{OutgoingMessage, Queue};
 use shared::aws::Clients;
 use shared::config::Config;
@@ -47,11 +47,7 @@ impl ReceiptState {
     pub fn new(config: Config, clients: &Clients) -> Self {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
         let queue = Queue::new(clients.sqs.clone(), config.inbound_queue_url.clone());
-        let keyring = Keyring::new(
-            Secrets::new(clients.secrets.clone()),
-            config.data_key_secret.clone(),
-            config.admin_key_secret.clone(),
-        );
+        let keyring = Keyring::for_config(&config, clients);
         let redactor = Redactor::new(&config.redact_fields);
         Self { config, db, queue, keyring, redactor, sources: Mutex::new(HashMap::new()) }
     }

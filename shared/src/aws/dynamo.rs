@@ -100,11 +100,22 @@ impl Db {
     }
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, table: &str, key: Item) -> Result<Option<T>, StoreError> {
+        self.read(table, key, false).await
+    }
+
+    /// A GetItem; `consistent` for decisions right after a write.
+    pub(crate) async fn read<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: Item,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(table)
             .set_key(Some(key))
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;

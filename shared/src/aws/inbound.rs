@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
+use super::dynamo::{s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::ids::{time_lower_bound, EventId, InboundId, TenantId};
 use crate::inbound::{DedupeClaim, InboundRecord, InboundStatus};
@@ -71,17 +71,8 @@ impl Db {
     }
 
     async fn dedupe_claim(&self, source_slug: &str, dedupe_key: &str) -> Result<Option<DedupeClaim>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.inbound_dedupe)
-            .key("source_slug", s(source_slug))
-            .key("dedupe_key", s(dedupe_key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
-        out.item.map(from_item).transpose()
+        let key = HashMap::from([("source_slug".to_owned(), s(source_slug)), ("dedupe_key".to_owned(), s(dedupe_key))]);
+        self.read(&self.tables.inbound_dedupe, key, true).await
     }
 
     async fn delete_claim(&self, record: &InboundRecord) -> Result<(), StoreError> {
@@ -114,17 +105,9 @@ impl Db {
     /// One of the tenant's inbound records, read consistently (processing
     /// follows the write within milliseconds).
     pub async fn get_inbound(&self, tenant: &TenantId, id: &InboundId) -> Result<Option<InboundRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.inbound)
-            .key("tenant_id", s(tenant.as_str()))
-            .key("inbound_id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
-        out.item.map(from_item).transpose()
+        let key =
+            HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), ("inbound_id".to_owned(), s(id.as_str()))]);
+        self.read(&self.tables.inbound, key, true).await
     }
 
     /// The tenant's records received at or after `since_ms`, oldest first.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
+use super::dynamo::{s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::event::{IdempotencyRecord, OutboxRecord, IDEMPOTENCY_TTL_SECONDS};
 use crate::ids::{time_lower_bound, EventId, TenantId};
@@ -68,17 +68,8 @@ impl Db {
     }
 
     async fn idempotency_claim(&self, tenant: &TenantId, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.idempotency)
-            .key("tenant_id", s(tenant.as_str()))
-            .key("idempotency_key", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
-        out.item.map(from_item).transpose()
+        let key = HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), ("idempotency_key".to_owned(), s(key))]);
+        self.read(&self.tables.idempotency, key, true).await
     }
 
     /// One of the tenant's events; `consistent` for decisions right after a write.
@@ -88,17 +79,9 @@ impl Db {
         id: &EventId,
         consistent: bool,
     ) -> Result<Option<OutboxRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.events)
-            .key("tenant_id", s(tenant.as_str()))
-            .key("event_id", s(id.as_str()))
-            .consistent_read(consistent)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("dynamodb GetItem", e))?;
-        out.item.map(from_item).transpose()
+        let key =
+            HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), ("event_id".to_owned(), s(id.as_str()))]);
+        self.read(&self.tables.events, key, consistent).await
     }
 
     /// The tenant's events created in `[from_ms, until_ms)`, oldest first.

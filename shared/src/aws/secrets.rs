@@ -51,6 +51,15 @@ impl std::fmt::Debug for SecretBoxCell {
 }
 
 impl Keyring {
+    /// The keyring of a deployment: its two secrets, read through `clients`.
+    pub fn for_config(config: &crate::config::Config, clients: &super::Clients) -> Self {
+        Self::new(
+            Secrets::new(clients.secrets.clone()),
+            config.data_key_secret.clone(),
+            config.admin_key_secret.clone(),
+        )
+    }
+
     pub fn new(secrets: Secrets, data_key_secret: String, admin_key_secret: String) -> Self {
         Self { secrets, data_key_secret, admin_key_secret, data_key: OnceCell::new(), admin_hash: OnceCell::new() }
     }

@@ -7,7 +7,7 @@ use shared::api_key::{ApiKeyCreate, ApiKeyRecord, ApiKeyView, KeyRole, Principal
 use shared::crypto::{generate_api_key, hash_api_key};
 use shared::error::{ApiError, ErrorBody};
 use shared::ids::{ApiKeyId, TenantId};
-use shared::page::{encode_cursor, ListResponse, PageRequest};
+use shared::page::{ListResponse, PageRequest};
 
 use crate::http::{body, json, no_content, query};
 use crate::state::AppState;
@@ -61,19 +61,12 @@ pub async fn create(state: &AppState, p: &Principal, req: &Request) -> Result<Re
 pub async fn list(state: &AppState, p: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
     let page = PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())?;
     let keys = state.db.list_api_keys(&p.tenant).await?;
-    let mut data: Vec<ApiKeyView> = keys
+    let found: Vec<&ApiKeyRecord> = keys
         .iter()
         .filter(|k| page.after.as_deref().is_none_or(|after| k.key_id.as_str() > after))
         .take(page.limit + 1)
-        .map(ApiKeyView::from)
         .collect();
-    let next_cursor = if data.len() > page.limit {
-        data.truncate(page.limit);
-        data.last().map(|k| encode_cursor(&k.id))
-    } else {
-        None
-    };
-    Ok(json(200, &ListResponse { data, next_cursor }))
+    Ok(json(200, &ListResponse::page(found, page.limit, |k| k.key_id.to_string(), |k| ApiKeyView::from(*k))))
 }
 
 /// Revoke one of the tenant's keys.

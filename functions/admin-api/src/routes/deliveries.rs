@@ -10,7 +10,7 @@ use shared::endpoint::EndpointRecord;
 use shared::error::{ApiError, ErrorBody};
 use shared::event::{NewEvent, OutboxRecord};
 use shared::ids::{DeliveryId, EndpointId, TenantId};
-use shared::page::{encode_cursor, ListResponse, PageRequest};
+use shared::page::{ListResponse, PageRequest};
 use utoipa::ToSchema;
 
 use crate::http::{body, json, query};
@@ -107,16 +107,9 @@ pub async fn list(state: &AppState, p: &Principal, id: &str, req: &Request) -> R
         )?;
     let since = since_param(query(req, "since"))?;
     let keep = |d: &DeliveryRecord| status.is_none_or(|s| d.status == s);
-    let mut found =
+    let found =
         state.db.list_deliveries(&p.tenant, &id, millis(since), page.after.as_deref(), page.limit + 1, keep).await?;
-    let next_cursor = if found.len() > page.limit {
-        found.truncate(page.limit);
-        found.last().map(|d| encode_cursor(&d.delivery_key))
-    } else {
-        None
-    };
-    let data = found.iter().map(|d| d.view(false)).collect();
-    Ok(json(200, &ListResponse { data, next_cursor }))
+    Ok(json(200, &ListResponse::page(found, page.limit, |d| d.delivery_key.clone(), |d| d.view(false))))
 }
 
 async fn load(state: &AppState, tenant: &TenantId, id: &str) -> Result<DeliveryRecord, ApiError> {
@@ -183,7 +176,9 @@ pub async fn retry_bulk(state: &AppState, p: &Principal, req: &Request) -> Resul
     responses((status = 202, body = TestSent), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn send_test(state: &AppState, p: &Principal, id: &str) -> Result<Response<Body>, ApiError> {
     let id = endpoint_id(id)?;
-    endpoint(state, &p.tenant, &id).await?;
+    if endpoint(state, &p.tenant, &id).await?.status == shared::endpoint::EndpointStatus::Disabled {
+        return Err(ApiError::conflict("endpoint_disabled", "enable the endpoint before sending it a test event"));
+    }
     let data = serde_json::json!({"message": "A test event from Hookline", "endpoint_id": id});
     let event = NewEvent {
         event_type: "endpoint.test".into(),

@@ -14,7 +14,7 @@ use shared::endpoint::{EndpointCreate, EndpointPatch, EndpointRecord, EndpointSe
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::is_builtin;
 use shared::ids::{EndpointId, TenantId};
-use shared::page::{encode_cursor, ListResponse, PageRequest};
+use shared::page::{ListResponse, PageRequest};
 use utoipa::ToSchema;
 
 use crate::http::{body, json, no_content, query, query_bool};
@@ -148,15 +148,8 @@ pub async fn list(state: &AppState, p: &Principal, req: &Request) -> Result<Resp
         event_type.as_deref().is_none_or(|t| e.subscribes_to(t))
             && enabled.is_none_or(|want| (e.status == EndpointStatus::Active) == want)
     };
-    let mut found = state.db.list_endpoints(&p.tenant, page.after.as_deref(), page.limit + 1, keep).await?;
-    let next_cursor = if found.len() > page.limit {
-        found.truncate(page.limit);
-        found.last().map(|e| encode_cursor(e.endpoint_id.as_str()))
-    } else {
-        None
-    };
-    let data = found.iter().map(EndpointRecord::masked_view).collect();
-    Ok(json(200, &ListResponse { data, next_cursor }))
+    let found = state.db.list_endpoints(&p.tenant, page.after.as_deref(), page.limit + 1, keep).await?;
+    Ok(json(200, &ListResponse::page(found, page.limit, |e| e.endpoint_id.to_string(), EndpointRecord::masked_view)))
 }
 
 /// Read one endpoint (secret masked).

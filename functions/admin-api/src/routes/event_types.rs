@@ -6,7 +6,7 @@ use shared::api_key::Principal;
 use shared::aws::StoreError;
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::{is_builtin, validate_name, EventTypeCreate, EventTypeRecord, EventTypeView};
-use shared::page::{encode_cursor, ListResponse, PageRequest};
+use shared::page::{ListResponse, PageRequest};
 
 use crate::http::{body, json, query};
 use crate::state::AppState;
@@ -23,18 +23,12 @@ pub async fn list(state: &AppState, p: &Principal, req: &Request) -> Result<Resp
     let mut all: Vec<EventTypeView> =
         EventTypeView::builtins().chain(own.into_iter().map(EventTypeView::from)).collect();
     all.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut data: Vec<EventTypeView> = all
+    let found: Vec<EventTypeView> = all
         .into_iter()
         .filter(|t| page.after.as_deref().is_none_or(|after| t.name.as_str() > after))
         .take(page.limit + 1)
         .collect();
-    let next_cursor = if data.len() > page.limit {
-        data.truncate(page.limit);
-        data.last().map(|t| encode_cursor(&t.name))
-    } else {
-        None
-    };
-    Ok(json(200, &ListResponse { data, next_cursor }))
+    Ok(json(200, &ListResponse::page(found, page.limit, |t| t.name.clone(), Clone::clone)))
 }
 
 /// Add an event type to the tenant's catalog.

@@ -7,7 +7,7 @@ use shared::api_key::Principal;
 use shared::error::{ApiError, ErrorBody};
 use shared::ids::{InboundId, TenantId};
 use shared::inbound::{InboundRecord, InboundStatus, InboundView};
-use shared::page::{encode_cursor, ListResponse, PageRequest};
+use shared::page::{ListResponse, PageRequest};
 use utoipa::ToSchema;
 
 use crate::http::{body, json, query};
@@ -77,15 +77,8 @@ pub async fn list(state: &AppState, p: &Principal, req: &Request) -> Result<Resp
     let keep = |r: &InboundRecord| {
         source.as_deref().is_none_or(|s| r.source_slug == s) && status.is_none_or(|st| r.status == st)
     };
-    let mut found = state.db.list_inbound(&p.tenant, since, page.after.as_deref(), page.limit + 1, keep).await?;
-    let next_cursor = if found.len() > page.limit {
-        found.truncate(page.limit);
-        found.last().map(|r| encode_cursor(r.inbound_id.as_str()))
-    } else {
-        None
-    };
-    let data = found.iter().map(InboundRecord::view).collect();
-    Ok(json(200, &ListResponse { data, next_cursor }))
+    let found = state.db.list_inbound(&p.tenant, since, page.after.as_deref(), page.limit + 1, keep).await?;
+    Ok(json(200, &ListResponse::page(found, page.limit, |r| r.inbound_id.to_string(), InboundRecord::view)))
 }
 
 /// One inbound webhook (masked).

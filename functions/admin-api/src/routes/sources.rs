@@ -10,7 +10,7 @@ use shared::error::{ApiError, ErrorBody};
 use shared::event_type::{is_builtin, EventTypeRecord};
 use shared::ids::TenantId;
 use shared::inbound_auth::AuthType;
-use shared::page::{encode_cursor, ListResponse, PageRequest};
+use shared::page::{ListResponse, PageRequest};
 use shared::source::{validate_slug, SourceCreate, SourcePatch, SourceRecord, SourceSettings, SourceView};
 use utoipa::ToSchema;
 
@@ -143,19 +143,12 @@ pub async fn create(state: &AppState, p: &Principal, req: &Request) -> Result<Re
 pub async fn list(state: &AppState, p: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
     let page = PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())?;
     let all = state.db.list_sources(&p.tenant).await?;
-    let mut data: Vec<SourceView> = all
+    let found: Vec<&SourceRecord> = all
         .iter()
         .filter(|s| page.after.as_deref().is_none_or(|after| s.slug.as_str() > after))
         .take(page.limit + 1)
-        .map(SourceRecord::masked_view)
         .collect();
-    let next_cursor = if data.len() > page.limit {
-        data.truncate(page.limit);
-        data.last().map(|s| encode_cursor(&s.slug))
-    } else {
-        None
-    };
-    Ok(json(200, &ListResponse { data, next_cursor }))
+    Ok(json(200, &ListResponse::page(found, page.limit, |s| s.slug.clone(), |s| s.masked_view())))
 }
 
 /// One source (secret masked).

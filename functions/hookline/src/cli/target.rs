@@ -13,7 +13,7 @@ use serde_yaml::Value;
 use super::{error_chain, Failure};
 use crate::dev::template::{get, Template};
 use shared::aws::dynamo::Db;
-use shared::aws::secrets::{Keyring, Secrets};
+use shared::aws::secrets::Keyring;
 use shared::aws::sqs::Queue;
 use shared::aws::Clients;
 use shared::config::Config;
@@ -117,11 +117,7 @@ impl Target {
             db: Db::new(clients.dynamodb.clone(), c.tables.clone()),
             delivery_queue: Queue::new(clients.sqs.clone(), c.delivery_queue_url.clone()),
             inbound_queue: Queue::new(clients.sqs.clone(), c.inbound_queue_url.clone()),
-            keyring: Keyring::new(
-                Secrets::new(clients.secrets.clone()),
-                c.data_key_secret.clone(),
-                c.admin_key_secret.clone(),
-            ),
+            keyring: Keyring::for_config(c, &clients),
             config: self.config,
         }
     }
