@@ -3,7 +3,6 @@
 
 pub mod receiver;
 
-use std::sync::mpsc;
 use std::sync::OnceLock;
 
 use hookline::dev::moto::Moto;
@@ -15,26 +14,11 @@ use serde_json::Value;
 /// the process.
 pub fn emulator() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
+    static MOTO: OnceLock<Moto> = OnceLock::new();
     ENDPOINT
-        .get_or_init(|| {
-            if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
-                return url;
-            }
-            let (tx, rx) = mpsc::channel();
-            // The thread that starts moto must outlive every test: the kernel
-            // stops moto when that thread ends.
-            std::thread::spawn(move || match Moto::start() {
-                Ok(moto) => {
-                    tx.send(Ok(moto.endpoint.clone())).ok();
-                    loop {
-                        std::thread::park();
-                    }
-                }
-                Err(e) => {
-                    tx.send(Err(e)).ok();
-                }
-            });
-            rx.recv().expect("moto thread").expect("moto_server starts")
+        .get_or_init(|| match std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => url,
+            None => MOTO.get_or_init(|| Moto::start().expect("moto_server starts")).endpoint.clone(),
         })
         .clone()
 }

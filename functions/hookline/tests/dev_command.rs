@@ -68,6 +68,9 @@ async fn dev_serves_the_api_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(url, format!("http://127.0.0.1:{port}"));
     assert!(key.starts_with("hk_"), "a random admin key is generated: {key}");
 
+    // The emulator must outlive the thread that happened to start it (a
+    // blocking-pool thread retires after ten idle seconds).
+    std::thread::sleep(Duration::from_secs(12));
     let http = reqwest::Client::new();
     let health: Value = http.get(format!("{url}/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");

@@ -3,14 +3,18 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A running emulator.
+/// A running emulator, owned by a thread of its own: the kernel stops the
+/// emulator when the thread that started it ends (PR_SET_PDEATHSIG), so that
+/// thread must live exactly as long as the emulator should.
 pub struct Moto {
-    child: Child,
     pub endpoint: String,
+    stop: Option<mpsc::Sender<()>>,
+    owner: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Finds `moto_server`: `HOOKLINE_MOTO_SERVER`, the project's `.venv`
@@ -47,67 +51,107 @@ fn answers(addr: SocketAddr) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1")
 }
 
+fn spawn(binary: &Path, port: u16) -> Result<Child, String> {
+    let mut command = Command::new(binary);
+    command
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+        // end the emulator when the thread that started it goes away.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+    }
+    command.spawn().map_err(|e| {
+        format!(
+            "cannot start {}: {e} (run `make venv`, or set AWS_ENDPOINT_URL to a running emulator)",
+            binary.display()
+        )
+    })
+}
+
+fn wait_until_ready(child: &mut Child, binary: &Path, port: u16) -> Result<(), String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !answers(addr) {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{} exited early ({status})", binary.display()));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{} did not answer on port {port} within 60 s", binary.display()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+fn terminate(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 impl Moto {
     /// Starts the emulator and waits until it answers.
     pub fn start() -> Result<Self, String> {
         let binary = find_moto_server();
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-        let mut command = Command::new(&binary);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe; it only asks the kernel to
-            // end the emulator when the thread that started it goes away.
-            unsafe {
-                command.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    Ok(())
-                });
-            }
-        }
-        let child = command.spawn().map_err(|e| {
-            format!(
-                "cannot start {}: {e} (run `make venv`, or set AWS_ENDPOINT_URL to a running emulator)",
-                binary.display()
-            )
-        })?;
-        let mut moto = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !answers(addr) {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                return Err(format!("{} exited early ({status})", binary.display()));
-            }
-            if Instant::now() > deadline {
-                moto.stop();
-                return Err(format!("{} did not answer on port {port} within 60 s", binary.display()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let owner = std::thread::Builder::new()
+            .name("moto".into())
+            .spawn(move || {
+                let mut child = match spawn(&binary, port) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let ready = wait_until_ready(&mut child, &binary, port);
+                let failed = ready.is_err();
+                let _ = ready_tx.send(ready);
+                if !failed {
+                    // Until told to stop, or until the owner goes away.
+                    let _ = stop_rx.recv();
+                }
+                terminate(&mut child);
+            })
+            .map_err(|e| format!("cannot start the emulator's thread: {e}"))?;
+        let ready = ready_rx.recv().map_err(|_| "the emulator's thread ended early".to_owned())?;
+        let mut moto = Self { endpoint: format!("http://127.0.0.1:{port}"), stop: Some(stop_tx), owner: Some(owner) };
+        if let Err(e) = ready {
+            moto.stop();
+            return Err(e);
         }
         Ok(moto)
     }
 
-    /// Stops the emulator (idempotent).
+    /// Stops the emulator and waits for it (idempotent).
     pub fn stop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            // SAFETY: plain kill(2) on our own child's pid.
-            unsafe {
-                libc::kill(self.child.id() as i32, libc::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        self.stop.take();
+        if let Some(owner) = self.owner.take() {
+            let _ = owner.join();
         }
     }
 }
