@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: dev test venv build lint fmt template-check openapi unit clean
+.PHONY: dev test bench venv build lint fmt template-check openapi unit clean
 
 ## Run the whole platform on 127.0.0.1:$${HOOKLINE_PORT:-3000} (Ctrl-C stops it).
 dev: venv
@@ -12,6 +12,14 @@ dev: venv
 ## Everything CI runs: formatting, lints, template checks, unit and integration tests.
 test: venv lint template-check
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets
+
+## Release build, criterion micro benchmarks, then the end-to-end run on moto:
+## target/bench/summary.json, a table on stdout, docs/performance.md.
+## BENCH_ARGS="--events 1000 --fanout-endpoints 2000" for a quicker run.
+bench: venv
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench --workspace --bench micro
+	infra/with-moto.sh ./target/release/hookline-bench $(BENCH_ARGS)
 
 ## The Python tools (moto_server, cfn-lint, sam) in .venv.
 venv:

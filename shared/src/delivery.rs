@@ -15,11 +15,11 @@ use crate::retry::retry_delay;
 
 /// Response body bytes kept for a failed attempt.
 pub const FAILED_BODY_BYTES: usize = 2048;
-/// Response body bytes kept for a successful attempt: receivers rarely say
-/// anything useful on success, and a small row keeps a delivery at one
-/// write unit.
-pub const DELIVERED_BODY_BYTES: usize = 256;
-/// Response headers worth keeping.
+/// Response body bytes kept for a successful attempt: none. Receivers rarely
+/// say anything useful on success, and a slim record keeps a delivery at
+/// one write unit per write.
+pub const DELIVERED_BODY_BYTES: usize = 0;
+/// Response headers worth keeping (failed attempts only, for the same reason).
 pub const KEPT_RESPONSE_HEADERS: &[&str] =
     &["content-type", "retry-after", "x-request-id", "server", "date", "location"];
 

@@ -217,10 +217,10 @@ async fn attempt(
                 response_headers: answer
                     .headers
                     .iter()
-                    .filter(|(k, _)| KEPT_RESPONSE_HEADERS.contains(&k.as_str()))
+                    .filter(|(k, _)| result != AttemptResult::Delivered && KEPT_RESPONSE_HEADERS.contains(&k.as_str()))
                     .map(|(k, v)| (k.clone(), state.redactor.text(v)))
                     .collect(),
-                response_body: state.redactor.body(&answer.body, keep),
+                response_body: if keep == 0 { String::new() } else { state.redactor.body(&answer.body, keep) },
                 outcome: String::new(),
                 manual: msg.manual,
             };

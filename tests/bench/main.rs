@@ -1,0 +1,308 @@
+//! `make bench`: end-to-end delivery on the local stack against its floor,
+//! AWS requests and dollars per delivery, fan-out to 10,000 endpoints, cold
+//! starts and binary sizes, with the criterion micro benchmarks folded in.
+//! Writes `target/bench/summary.json` and `docs/performance.md`.
+
+mod coldstart;
+mod cost;
+mod report;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use hookline::dev::emulator_sdk_config;
+use hookline::dev::provision::{provision, DevClients};
+use hookline::dev::template::Template;
+use hookline_tests::receiver::Receiver;
+use hookline_tests::{delivery_options, emulator, project_template, Stack};
+use serde_json::{json, Value};
+use shared::aws::Clients;
+
+/// Measured CPU time of this process, user + system.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills the struct we hand it.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn percentile(sorted: &[f64], pct: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((pct / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+/// A ~1 KB patient-flavoured payload.
+fn payload(n: usize) -> Value {
+    json!({
+        "invoice": format!("INV-{n:06}"), "amount": 1200 + n, "currency": "INR",
+        "patient": {"id": format!("pat_{n}"), "name": "A. Sharma", "ward": "OPD-3"},
+        "items": (0..8).map(|i| json!({"code": format!("LAB-{i:03}"), "description": "Complete blood count with differential", "price": 150 + i})).collect::<Vec<_>>(),
+        "note": "x".repeat(200),
+    })
+}
+
+struct E2e {
+    deliveries: usize,
+    seconds: f64,
+    cpu_ms_per_delivery: f64,
+    latency_ms: (f64, f64, f64),
+    requests: BTreeMap<String, f64>,
+    write_units: f64,
+    read_units: f64,
+    attempt_ms: f64,
+}
+
+async fn end_to_end(events: usize) -> E2e {
+    let stack = Stack::start_with(delivery_options(1.0)).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let created = api.post("/v1/endpoints", json!({"url": receiver.url, "event_types": ["bill.paid"]})).await;
+    let endpoint = created.body["id"].as_str().expect("endpoint created").to_owned();
+    for n in 0..20 {
+        api.post("/v1/events", json!({"type": "bill.paid", "data": payload(n)})).await;
+    }
+    receiver.wait_for(20, Duration::from_secs(120)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    shared::aws::metrics::reset();
+    let base = receiver.received().len();
+    let cpu0 = cpu_time();
+    let started = Instant::now();
+    let sent: HashMap<String, Instant> = stream::iter(0..events)
+        .map(|n| {
+            let api = api.clone();
+            async move {
+                let at = Instant::now();
+                let reply = api.post("/v1/events", json!({"type": "bill.paid", "data": payload(n)})).await;
+                (reply.body["id"].as_str().unwrap_or_default().to_owned(), at)
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let got = receiver.wait_for(base + events, Duration::from_secs(600)).await;
+    let cpu = cpu_time() - cpu0;
+    let last = got.iter().map(|r| r.at).max().expect("requests");
+    let mut latencies: Vec<f64> = got[base..]
+        .iter()
+        .filter_map(|r| sent.get(r.json()["id"].as_str()?).map(|at| (r.at - *at).as_secs_f64() * 1000.0))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let requests = shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
+    let (write_units, read_units, attempt_ms) = capacity_units(&stack, &endpoint).await;
+    stack.platform.shutdown().await;
+    E2e {
+        deliveries: events,
+        seconds: (last - started).as_secs_f64(),
+        cpu_ms_per_delivery: cpu.as_secs_f64() * 1000.0 / events as f64,
+        latency_ms: (percentile(&latencies, 50.0), percentile(&latencies, 95.0), percentile(&latencies, 99.0)),
+        requests,
+        write_units,
+        read_units,
+        attempt_ms,
+    }
+}
+
+/// DynamoDB's item size: attribute names plus values.
+fn item_size(item: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    fn value(v: &A) -> usize {
+        match v {
+            A::S(s) => s.len(),
+            A::N(n) => n.len().div_ceil(2) + 1,
+            A::Bool(_) | A::Null(_) => 1,
+            A::L(l) => 3 + l.iter().map(|x| 1 + value(x)).sum::<usize>(),
+            A::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value(x)).sum::<usize>(),
+            A::B(b) => b.as_ref().len(),
+            _ => 8,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
+/// Write and read units per delivery, from the stored items' sizes (the
+/// emulator's own ConsumedCapacity is a constant, so it is not used), and
+/// the mean attempt duration.
+async fn capacity_units(stack: &Stack, endpoint: &str) -> (f64, f64, f64) {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.platform.sdk);
+    let scan = |table: &str| dynamodb.scan().table_name(stack.platform.resource(table).unwrap()).limit(200).send();
+    let deliveries = scan("DeliveriesTable").await.expect("scan").items.unwrap_or_default();
+    let events = scan("EventsTable").await.expect("scan").items.unwrap_or_default();
+    let endpoints = scan("EndpointsTable").await.expect("scan").items.unwrap_or_default();
+    let units = |bytes: usize, per: usize| bytes.div_ceil(per).max(1) as f64;
+    let mean = |v: Vec<f64>| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    // A delivery: its pending put, then the attempt's update (charged on the larger, final size).
+    let delivery_writes = mean(
+        deliveries
+            .iter()
+            .map(|d| {
+                let mut pending = d.clone();
+                pending.remove("attempt_log");
+                pending.remove("last_status_code");
+                units(item_size(&pending), 1024) + units(item_size(d), 1024)
+            })
+            .collect(),
+    );
+    // Its event: the outbox put, then the dispatched mark.
+    let event_writes = mean(events.iter().map(|e| 2.0 * units(item_size(e), 1024)).collect());
+    let event_reads = mean(events.iter().map(|e| units(item_size(e), 4096)).collect());
+    let endpoint_query = 0.5 * units(endpoints.iter().map(item_size).sum(), 4096);
+    let attempts: Vec<f64> = deliveries
+        .iter()
+        .filter_map(|d| {
+            d.get("attempt_log")?.as_l().ok()?.first()?.as_m().ok()?.get("duration_ms")?.as_n().ok()?.parse().ok()
+        })
+        .collect();
+    let _ = endpoint;
+    (delivery_writes + event_writes, event_reads + endpoint_query, mean(attempts))
+}
+
+/// The floor: the same receiver driven by a plain reqwest loop sending
+/// equivalent signed POSTs.
+async fn floor(requests: usize) -> (f64, f64) {
+    let receiver = Receiver::start().await;
+    let client = reqwest::Client::new();
+    let secret = shared::crypto::generate_signing_secret();
+    let bodies: Vec<String> =
+        (0..requests).map(|n| json!({"id": n, "type": "bill.paid", "data": payload(n)}).to_string()).collect();
+    let bodies = Arc::new(bodies);
+    let cpu0 = cpu_time();
+    let started = Instant::now();
+    stream::iter(0..requests)
+        .map(|n| {
+            let (client, bodies, secret, url) = (client.clone(), bodies.clone(), secret.clone(), receiver.url.clone());
+            async move {
+                let body = &bodies[n];
+                let ts = chrono::Utc::now().timestamp();
+                let id = format!("msg_{n}");
+                let hms = shared::signature::hms_signature(&secret, ts, body.as_bytes());
+                let std = shared::signature::standard_signature_header(&[secret.as_str()], &id, ts, body.as_bytes())
+                    .expect("sign");
+                client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-hms-signature", hms)
+                    .header("x-hms-timestamp", ts.to_string())
+                    .header("webhook-id", id)
+                    .header("webhook-timestamp", ts.to_string())
+                    .header("webhook-signature", std)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("the receiver answers");
+            }
+        })
+        .buffer_unordered(10)
+        .collect::<Vec<()>>()
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_time() - cpu0;
+    (requests as f64 / seconds, cpu.as_secs_f64() * 1000.0 / requests as f64)
+}
+
+/// One event to `endpoints` endpoints: seconds until every delivery message is enqueued.
+async fn fan_out(endpoints: usize) -> f64 {
+    let sdk = emulator_sdk_config(&emulator()).await;
+    let clients = DevClients {
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+    };
+    let template = Template::load(&project_template()).expect("template");
+    let stack = format!("fan{}", hex::encode(shared::ids::random_bytes::<3>()));
+    let parameters = template.parameters.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+    let made = provision(&template, &clients, &stack, parameters, Some("bench".into())).await.expect("provision");
+    let function = template.functions().unwrap().into_iter().find(|f| f.binary == "outbox-fanout").unwrap();
+    let env: HashMap<String, String> =
+        function.environment.iter().map(|(k, v)| (k.clone(), made.resolver.resolve(v).unwrap())).collect();
+    let config = shared::config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let queue_url = config.delivery_queue_url.clone();
+    let state = outbox_fanout::FanoutState::new(config, &Clients::new(&sdk));
+    let tenant = shared::ids::TenantId::default_tenant();
+    stream::iter(0..endpoints)
+        .map(|i| {
+            let record: shared::endpoint::EndpointRecord = serde_json::from_value(json!({
+                "tenant_id": tenant, "endpoint_id": shared::ids::EndpointId::generate(), "url": format!("https://hooks.example.com/{i}"),
+                "name": "bench", "description": "", "event_types": ["*"], "retry_policy": "exponential", "max_retries": 10,
+                "timeout_seconds": 15, "status": "active", "secret_sealed": "unused", "secret_masked": "", "version": 1,
+                "created_at": chrono::Utc::now(), "updated_at": chrono::Utc::now()
+            }))
+            .expect("endpoint record");
+            let db = state.db.clone();
+            async move { db.create_endpoint(&record).await.expect("endpoint stored") }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+    let event = shared::event::NewEvent {
+        event_type: "bill.paid".into(),
+        payload: payload(0).to_string(),
+        idempotency_key: None,
+        correlation_id: None,
+        only_endpoint: None,
+    };
+    let record = shared::event::OutboxRecord::new(&tenant, event, 30);
+    state.db.publish(&record).await.expect("published");
+    let started = Instant::now();
+    let enqueued = outbox_fanout::fan_out(&state, &record).await.expect("fan-out");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(enqueued as usize, endpoints, "every endpoint got a delivery message");
+    let attrs = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("queue attributes");
+    let queued = attrs.attributes.and_then(|a| a.values().next().and_then(|v| v.parse::<usize>().ok())).unwrap_or(0);
+    assert_eq!(queued, endpoints, "the queue holds them all");
+    seconds
+}
+
+fn arg(args: &[String], name: &str, default: usize) -> usize {
+    args.windows(2).find(|w| w[0] == name).and_then(|w| w[1].parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let events = arg(&args, "--events", 5000);
+    let fanout_endpoints = arg(&args, "--fanout-endpoints", 10_000);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    eprintln!("bench: end to end, {events} events");
+    let e2e = end_to_end(events).await;
+    eprintln!("bench: floor, {events} requests");
+    let (floor_rps, floor_cpu) = floor(events).await;
+    eprintln!("bench: fan-out to {fanout_endpoints} endpoints");
+    let fanout_seconds = fan_out(fanout_endpoints).await;
+    eprintln!("bench: cold starts and sizes");
+    let bin_dir = target.join("release");
+    let cold = coldstart::cold_starts(&bin_dir, 20).expect("cold starts");
+    let sizes = coldstart::bootstrap_sizes(&bin_dir).expect("sizes");
+    let micro = report::criterion_medians(&target.join("criterion"));
+    let results = report::Results {
+        events,
+        e2e: &e2e,
+        floor_rps,
+        floor_cpu,
+        fanout_endpoints,
+        fanout_seconds,
+        cold,
+        sizes,
+        micro,
+    };
+    report::write(&results, &target.join("bench"), &root.join("docs/performance.md"));
+}

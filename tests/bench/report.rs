@@ -1,0 +1,199 @@
+//! Turning the run into `summary.json`, a table on stdout, and
+//! `docs/performance.md`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::cost::{self, LambdaUse};
+use crate::E2e;
+
+/// Assumed in-region round trip of one DynamoDB or SQS call, for Lambda duration.
+pub const AWS_ROUND_TRIP_MS: f64 = 6.0;
+
+/// Everything one run measured.
+pub struct Results<'a> {
+    pub events: usize,
+    pub e2e: &'a E2e,
+    pub floor_rps: f64,
+    pub floor_cpu: f64,
+    pub fanout_endpoints: usize,
+    pub fanout_seconds: f64,
+    pub cold: BTreeMap<String, f64>,
+    pub sizes: BTreeMap<String, u64>,
+    pub micro: BTreeMap<String, f64>,
+}
+
+/// Median nanoseconds of every criterion benchmark under `dir`.
+pub fn criterion_medians(dir: &Path) -> BTreeMap<String, f64> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n != "report" && n != "base" && n != "change") {
+                stack.push(path);
+            } else if path.ends_with("new/estimates.json") {
+                let name = path
+                    .parent()
+                    .and_then(|p| p.parent())
+                    .and_then(|p| p.strip_prefix(dir).ok())
+                    .map(|p| p.display().to_string());
+                let median = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                    .and_then(|v| v["median"]["point_estimate"].as_f64());
+                if let (Some(name), Some(median)) = (name, median) {
+                    found.insert(name, median);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The Lambda model for 1:1 traffic (one endpoint per event): the publish
+/// call, the fan-out of each event (stream batches of ten), and the attempt
+/// (queue batches of ten, attempts concurrent within a batch).
+fn lambda_use(r: &Results) -> LambdaUse {
+    let e = r.e2e;
+    let calls = |name: &str| e.requests.iter().filter(|(k, _)| k.ends_with(name)).map(|(_, v)| v).sum::<f64>();
+    let publish_ms = AWS_ROUND_TRIP_MS * (calls(".PutItem") - 1.0).max(1.0) + 2.0;
+    let fanout_ms = AWS_ROUND_TRIP_MS * (calls(".GetItem") + calls(".Query") + 1.0 + calls(".SendMessageBatch") + 1.0);
+    let batch_ms = e.attempt_ms + AWS_ROUND_TRIP_MS * 2.0 + e.cpu_ms_per_delivery * 10.0;
+    let gb_seconds = (publish_ms * 0.256 + fanout_ms * 0.512 + batch_ms / 10.0 * 0.256) / 1000.0;
+    LambdaUse { invocations: 1.0 + 0.1 + 0.1, gb_seconds }
+}
+
+/// Writes the summary, the table and the docs page.
+pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
+    let e = r.e2e;
+    let usd = cost::usd_per_million(&e.requests, e.write_units, e.read_units, lambda_use(r));
+    let summary = json!({
+        "cpu_ms_per_delivery": e.cpu_ms_per_delivery,
+        "floor_cpu_ms_per_request": r.floor_cpu,
+        "deliveries_per_second": e.deliveries as f64 / e.seconds,
+        "floor_requests_per_second": r.floor_rps,
+        "latency_ms": {"p50": e.latency_ms.0, "p95": e.latency_ms.1, "p99": e.latency_ms.2},
+        "aws_requests_per_delivery": e.requests,
+        "dynamodb_wcu_per_delivery": e.write_units,
+        "dynamodb_rcu_per_delivery": e.read_units,
+        "usd_per_million_deliveries": usd["total"],
+        "usd_per_million_breakdown": usd,
+        "usd_per_million_eventbridge_api_destinations": cost::eventbridge_api_destinations_per_million(),
+        "cold_start_ms": r.cold,
+        "bootstrap_bytes": r.sizes,
+        "fanout_10k_seconds": r.fanout_seconds,
+        "fanout_endpoints": r.fanout_endpoints,
+        "events": r.events,
+        "micro_median_ns": r.micro,
+    });
+    std::fs::create_dir_all(out_dir).expect("target/bench");
+    std::fs::write(out_dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap())
+        .expect("summary.json");
+    let table = table(r, &usd);
+    println!("{table}");
+    std::fs::write(docs, page(r, &table, &usd)).expect("docs/performance.md");
+}
+
+fn table(r: &Results, usd: &BTreeMap<String, f64>) -> String {
+    let e = r.e2e;
+    let mut rows = vec![
+        ("deliveries per second".to_owned(), format!("{:.0}", e.deliveries as f64 / e.seconds)),
+        ("floor requests per second".to_owned(), format!("{:.0}", r.floor_rps)),
+        ("Hookline process CPU per delivery".to_owned(), format!("{:.3} ms", e.cpu_ms_per_delivery)),
+        ("floor CPU per request".to_owned(), format!("{:.3} ms", r.floor_cpu)),
+        ("CPU ratio (Hookline / floor)".to_owned(), format!("{:.1}x", e.cpu_ms_per_delivery / r.floor_cpu.max(1e-9))),
+        (
+            "latency publish -> receiver p50/p95/p99".to_owned(),
+            format!("{:.0} / {:.0} / {:.0} ms", e.latency_ms.0, e.latency_ms.1, e.latency_ms.2),
+        ),
+        ("DynamoDB write units per delivery".to_owned(), format!("{:.2}", e.write_units)),
+        ("DynamoDB read units per delivery".to_owned(), format!("{:.2}", e.read_units)),
+        ("USD per million deliveries".to_owned(), format!("{:.2}", usd["total"])),
+        (
+            "USD per million, EventBridge API destinations".to_owned(),
+            format!("{:.2}", cost::eventbridge_api_destinations_per_million()),
+        ),
+        (format!("fan-out to {} endpoints", r.fanout_endpoints), format!("{:.1} s", r.fanout_seconds)),
+    ];
+    rows.extend(e.requests.iter().map(|(k, v)| (format!("AWS {k} per delivery"), format!("{v:.2}"))));
+    rows.extend(r.cold.iter().map(|(k, v)| (format!("cold start {k}"), format!("{v:.1} ms"))));
+    rows.extend(r.sizes.iter().map(|(k, v)| (format!("bootstrap {k}"), format!("{:.2} MB", *v as f64 / 1e6))));
+    rows.extend(r.micro.iter().map(|(k, v)| (format!("micro {k}"), format!("{:.2} µs", v / 1000.0))));
+    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    rows.iter().map(|(k, v)| format!("{k:<width$}  {v}")).collect::<Vec<_>>().join("\n")
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cores} cores ({cpu}), {} {}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+fn page(r: &Results, table: &str, usd: &BTreeMap<String, f64>) -> String {
+    let breakdown: String = usd.iter().map(|(k, v)| format!("| {k} | {v:.3} |\n")).collect();
+    format!(
+        "# Performance and cost\n\n\
+Generated by `make bench` on {date} ({machine}). Figures are from that one run.\n\n\
+## How to reproduce\n\n```bash\nmake bench                 # or: make bench BENCH_ARGS=\"--events 1000 --fanout-endpoints 2000\"\ncat target/bench/summary.json\n```\n\n\
+## Method\n\n\
+- **End to end**: `hookline dev` in-process on moto (release build), {events} events of about 1 KB published through the admin API \
+(8 at a time) to one endpoint on a local receiver that answers 200. Latency runs from just before the publish call to the receiver's read. \
+CPU is this process's user + system time over the run (moto excluded, since it is another process). The process also holds the load \
+generator and the receiver, so this is an upper bound on the functions' own CPU.\n\
+- **Floor**: the same receiver driven by a plain reqwest loop sending the same bodies with both signatures, 10 at a time.\n\
+- **AWS requests**: counted by the SDK interceptor on every client, divided by the deliveries. The dev event-source pollers (SQS receive, \
+stream reads) are not counted: on AWS they are the event source mapping's (stream reads are free for Lambda triggers).\n\
+- **Capacity units**: moto reports a constant ConsumedCapacity, so units come from the stored items' sizes with DynamoDB's rules \
+(writes: 1 KB units, charged on the larger of before/after; reads: 4 KB units, half for eventually consistent).\n\
+- **Lambda**: modelled for 1:1 traffic: one publish invocation per event, fan-out and delivery in batches of ten; durations are the \
+AWS calls on each path at {rtt} ms each plus the measured attempt time and CPU; memory 256 MB (fan-out 512 MB), arm64.\n\
+- **Cold start**: each release binary started 20 times against a stub Lambda Runtime API; time from exec to its first \
+`GET /2018-06-01/runtime/invocation/next`; median. Sizes are the stripped release binaries for the native target ({arch}; \
+`cargo lambda` is not available here, so no arm64 build).\n\
+- **Fan-out**: one event to {fan} endpoints through `outbox-fanout`'s code, timed until every delivery message is in the queue.\n\n\
+## Figures\n\n```\n{table}\n```\n\n\
+## Dollars per million deliveries\n\n\
+Prices: {prices}. DynamoDB on-demand ${w}/M write units and ${rd}/M read units; SQS ${sqs}/M requests; Lambda ${lr}/M requests \
+and ${gbs}/GB-s (arm64); Secrets Manager $0.05 per 10,000 calls. EventBridge API destinations for the same traffic: \
+${ebe}/M custom events plus ${eba}/M invocations. The publish call's API Gateway HTTP API request (${api}/M) is not in the total, as DESIGN.md counts \
+DynamoDB, SQS and Lambda.\n\n| line | USD per million deliveries |\n|---|---|\n{breakdown}\n\
+## Targets (DESIGN.md)\n\n\
+| target | goal | measured |\n|---|---|---|\n\
+| CPU per successful delivery | ≤ 0.5 ms | {cpu:.3} ms (whole process, upper bound) |\n\
+| cost per million deliveries | ≤ $1.50 | ${total:.2} |\n\
+| cold start | ≤ 30 ms | {cold_max:.1} ms (slowest function) |\n\
+| bootstrap size | ≤ 8 MB | {size_max:.2} MB (largest function) |\n\
+| fan-out to 10,000 endpoints | completes | {fanout:.1} s |\n",
+        date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine = machine(),
+        events = r.events,
+        rtt = AWS_ROUND_TRIP_MS,
+        arch = std::env::consts::ARCH,
+        fan = r.fanout_endpoints,
+        table = table,
+        prices = cost::PRICES_AS_OF,
+        w = cost::DYNAMODB_WRITE_PER_M,
+        rd = cost::DYNAMODB_READ_PER_M,
+        sqs = cost::SQS_PER_M,
+        lr = cost::LAMBDA_REQUESTS_PER_M,
+        gbs = cost::LAMBDA_ARM_GB_SECOND,
+        ebe = cost::EVENTBRIDGE_EVENTS_PER_M,
+        eba = cost::EVENTBRIDGE_API_DESTINATIONS_PER_M,
+        api = cost::HTTP_API_PER_M,
+        breakdown = breakdown,
+        cpu = r.e2e.cpu_ms_per_delivery,
+        total = usd["total"],
+        cold_max = r.cold.values().cloned().fold(0.0, f64::max),
+        size_max = r.sizes.values().cloned().max().unwrap_or(0) as f64 / 1e6,
+        fanout = r.fanout_seconds,
+    )
+}
