@@ -8,7 +8,9 @@ pub mod replay;
 pub mod stats;
 pub mod summary;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::aws::dynamo::Db;
 use crate::aws::outbox::PublishOutcome;
@@ -65,46 +67,56 @@ impl Db {
         Ok(())
     }
 
+    /// Every item of a table (projected and filtered as the scan says).
+    async fn scan_all(
+        &self,
+        scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = scan
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("dynamodb Scan", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// Deletes inbound dedupe claims and publish idempotency keys whose
     /// window has passed (TTL does this too, but only within days); returns
     /// how many (or, in a dry run, would be).
     pub async fn delete_expired_claims(&self, dry_run: bool) -> Result<u64, StoreError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = AttributeValue::N(chrono::Utc::now().timestamp().to_string());
         let mut count = 0;
         let tables = [
             (&self.tables.inbound_dedupe, ["source_slug", "dedupe_key"]),
             (&self.tables.idempotency, ["tenant_id", "idempotency_key"]),
         ];
         for (table, key_attrs) in tables {
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .scan()
-                    .table_name(table)
-                    .filter_expression("expires_at < :now")
-                    .expression_attribute_values(":now", aws_sdk_dynamodb::types::AttributeValue::N(now.to_string()))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("dynamodb Scan", e))?;
-                for item in out.items.unwrap_or_default() {
-                    count += 1;
-                    if !dry_run {
-                        let key =
-                            key_attrs.iter().filter_map(|k| Some(((*k).to_owned(), item.get(*k)?.clone()))).collect();
-                        self.client
-                            .delete_item()
-                            .table_name(table)
-                            .set_key(Some(key))
-                            .send()
-                            .await
-                            .map_err(|e| StoreError::aws("dynamodb DeleteItem", e))?;
-                    }
-                }
-                match out.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
+            let scan = self
+                .client
+                .scan()
+                .table_name(table)
+                .filter_expression("expires_at < :now")
+                .expression_attribute_values(":now", now.clone());
+            for item in self.scan_all(scan).await? {
+                count += 1;
+                if !dry_run {
+                    let key = key_attrs.iter().filter_map(|k| Some(((*k).to_owned(), item.get(*k)?.clone()))).collect();
+                    self.client
+                        .delete_item()
+                        .table_name(table)
+                        .set_key(Some(key))
+                        .send()
+                        .await
+                        .map_err(|e| StoreError::aws("dynamodb DeleteItem", e))?;
                 }
             }
         }
@@ -115,25 +127,10 @@ impl Db {
     pub async fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
         let mut found = BTreeSet::new();
         for table in [&self.tables.api_keys, &self.tables.endpoints, &self.tables.sources] {
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .scan()
-                    .table_name(table)
-                    .projection_expression("tenant_id")
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("dynamodb Scan", e))?;
-                for item in out.items.unwrap_or_default() {
-                    if let Some(t) = item.get("tenant_id").and_then(|v| v.as_s().ok()).and_then(|t| t.parse().ok()) {
-                        found.insert(t);
-                    }
-                }
-                match out.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
+            let scan = self.client.scan().table_name(table).projection_expression("tenant_id");
+            for item in self.scan_all(scan).await? {
+                if let Some(t) = item.get("tenant_id").and_then(|v| v.as_s().ok()).and_then(|t| t.parse().ok()) {
+                    found.insert(t);
                 }
             }
         }
