@@ -30,6 +30,7 @@ use shared::ops::{announce, Announcement};
 use shared::outbound::OutboundClient;
 use shared::redact::Redactor;
 use shared::retry::{jitter_unit, parse_retry_after};
+use tracing::Instrument;
 
 use headers::{signed_headers, RequestIds};
 
@@ -133,7 +134,10 @@ async fn process(state: &WorkerState, message: &SqsMessage) -> Result<(), String
     let body = message.body.as_deref().unwrap_or_default();
     let msg: DeliveryMessage = serde_json::from_str(body).map_err(|e| format!("unreadable delivery message: {e}"))?;
     let span = tracing::info_span!("delivery", delivery_id = %msg.delivery_id, attempt = msg.attempt);
-    let _enter = span.enter();
+    work(state, message, msg).instrument(span).await
+}
+
+async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -> Result<(), String> {
     let now = Utc::now().timestamp();
     if let Some(not_before) = msg.not_before.filter(|t| *t > now) {
         // A wait longer than SQS allows: hop again.

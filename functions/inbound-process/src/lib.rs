@@ -16,6 +16,7 @@ use shared::config::Config;
 use shared::event::{NewEvent, OutboxRecord};
 use shared::inbound::{body_as_data, event_type_for, InboundMessage, InboundRecord, InboundStatus};
 use shared::ops::{announce, Announcement};
+use tracing::Instrument;
 
 /// Receives after which a failing message is recorded as failed (the
 /// queue's redrive then moves it to the dead-letter queue).
@@ -55,7 +56,8 @@ async fn process(state: &ProcessState, message: &SqsMessage) -> Result<(), Strin
     let body = message.body.as_deref().unwrap_or_default();
     let msg: InboundMessage = serde_json::from_str(body).map_err(|e| format!("unreadable inbound message: {e}"))?;
     let receives: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
-    match convert(state, &msg).await {
+    let span = tracing::info_span!("inbound", inbound_id = %msg.inbound_id, receives);
+    match convert(state, &msg).instrument(span).await {
         Ok(()) => Ok(()),
         Err(e) if receives >= GIVE_UP_AFTER_RECEIVES => {
             let reason = format!("gave up after {receives} tries: {e}");
