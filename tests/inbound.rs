@@ -250,3 +250,29 @@ async fn tenants_can_neither_list_nor_replay_each_others_inbound_records() {
     assert_eq!(acme.get("/v1/inbound").await.body["data"].as_array().unwrap().len(), 1);
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rotated_source_secret_takes_over_from_the_old_one() {
+    let stack = Stack::start().await;
+    let api = stack.admin();
+    let old =
+        source(&api, json!({"slug": "rotating", "auth_type": "github"})).await["secret"].as_str().unwrap().to_owned();
+    let body = br#"{"n": 1}"#;
+    let signed = |secret: &str, id: &str| sign(AuthType::Github, secret, "X-HMS", body, now(), id);
+    assert_eq!(post(&stack, "rotating", &signed(&old, "d1"), body).await.status, 202);
+    let rotated = api.post("/v1/sources/rotating/rotate-secret", json!({})).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    let mut n = 0;
+    eventually("the new secret to be accepted", WAIT, || {
+        n += 1;
+        let headers = signed(&new, &format!("d-new-{n}"));
+        let stack = &stack;
+        async move { (post(stack, "rotating", &headers, body).await.status == 202).then_some(()) }
+    })
+    .await;
+    let refused = post(&stack, "rotating", &signed(&old, "d-old"), body).await;
+    assert_eq!(refused.status, 401, "the old secret stops working");
+    stack.platform.shutdown().await;
+}

@@ -31,6 +31,9 @@ use shared::source::SourceRecord;
 /// since a failed check re-reads the source).
 pub const SOURCE_CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// The youngest cached copy a failed signature check re-reads.
+const REREAD_AFTER: Duration = Duration::from_secs(1);
+
 type CachedSource = Option<Arc<(SourceRecord, String)>>;
 
 /// Built once per cold start.
@@ -55,11 +58,12 @@ impl ReceiptState {
     /// The source and its open secret; unknown slugs are cached too, so a
     /// flood of bad URLs costs one read per slug per window.
     async fn source(&self, slug: &str, fresh: bool) -> Result<CachedSource, ApiError> {
-        if !fresh {
-            if let Some((hit, at)) = self.sources.lock().expect("source cache").get(slug) {
-                if at.elapsed() < SOURCE_CACHE_TTL {
-                    return Ok(hit.clone());
-                }
+        // A re-read is asked for after a failed check; at most one a second
+        // per slug, so a flood of forged requests cannot multiply reads.
+        let trust = if fresh { REREAD_AFTER } else { SOURCE_CACHE_TTL };
+        if let Some((hit, at)) = self.sources.lock().expect("source cache").get(slug) {
+            if at.elapsed() < trust {
+                return Ok(hit.clone());
             }
         }
         let found = match self.db.source_by_slug(slug).await? {
