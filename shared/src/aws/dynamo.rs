@@ -271,40 +271,44 @@ impl Db {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
-    /// Counts one more failed attempt in a row; returns the new count, or
-    /// `None` when the endpoint is gone.
-    pub async fn count_endpoint_failure(&self, tenant: &TenantId, id: &EndpointId) -> Result<Option<u32>, StoreError> {
+    /// An update of an endpoint that still exists; `None` when it is gone.
+    async fn update_existing_endpoint(
+        &self,
+        tenant: &TenantId,
+        id: &EndpointId,
+        expression: &str,
+        value: (&str, AttributeValue),
+    ) -> Result<Option<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>, StoreError> {
         let out = self
             .client
             .update_item()
             .table_name(&self.tables.endpoints)
             .key("tenant_id", s(tenant.as_str()))
             .key("endpoint_id", s(id.as_str()))
-            .update_expression("ADD consecutive_failures :one")
+            .update_expression(expression)
             .condition_expression("attribute_exists(endpoint_id)")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(value.0, value.1)
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        Ok(unless_condition_failed(out, "dynamodb UpdateItem")?
+        unless_condition_failed(out, "dynamodb UpdateItem")
+    }
+
+    /// Counts one more failed attempt in a row; returns the new count, or
+    /// `None` when the endpoint is gone.
+    pub async fn count_endpoint_failure(&self, tenant: &TenantId, id: &EndpointId) -> Result<Option<u32>, StoreError> {
+        let one = (":one", AttributeValue::N("1".into()));
+        Ok(self
+            .update_existing_endpoint(tenant, id, "ADD consecutive_failures :one", one)
+            .await?
             .and_then(|out| out.attributes)
             .and_then(|a| a.get("consecutive_failures").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())))
     }
 
     /// Clears the failure streak after a success.
     pub async fn reset_endpoint_failures(&self, tenant: &TenantId, id: &EndpointId) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.tables.endpoints)
-            .key("tenant_id", s(tenant.as_str()))
-            .key("endpoint_id", s(id.as_str()))
-            .update_expression("SET consecutive_failures = :zero")
-            .condition_expression("attribute_exists(endpoint_id)")
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .send()
-            .await;
-        unless_condition_failed(out, "dynamodb UpdateItem")?;
+        let zero = (":zero", AttributeValue::N("0".into()));
+        self.update_existing_endpoint(tenant, id, "SET consecutive_failures = :zero", zero).await?;
         Ok(())
     }
 

@@ -55,63 +55,35 @@ where
 pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>, String> {
     let config = || Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| format!("{binary}: {e}"));
     let clients = Clients::new(sdk);
+    // Each function: its state built once from its own environment, then
+    // its handler behind the HTTP or the JSON event boundary.
+    macro_rules! http {
+        ($state:path, $handle:path) => {{
+            let state = Arc::new(<$state>::new(config()?, &clients));
+            Some(Handler::Http(Arc::new(move |req| {
+                let state = state.clone();
+                Box::pin(async move { $handle(&state, req).await })
+            })))
+        }};
+    }
+    macro_rules! event {
+        ($state:path, $handle:path) => {{
+            let state = Arc::new(<$state>::new(config()?, &clients));
+            Some(Handler::Event(typed(move |event| {
+                let state = state.clone();
+                async move { $handle(&state, event).await }
+            })))
+        }};
+    }
     Ok(match binary {
-        "admin-api" => {
-            let state = Arc::new(admin_api::AppState::new(config()?, &clients));
-            Some(Handler::Http(Arc::new(move |req| {
-                let state = state.clone();
-                Box::pin(async move { admin_api::handle(&state, req).await })
-            })))
-        }
-        "inbound-receipt" => {
-            let state = Arc::new(inbound_receipt::ReceiptState::new(config()?, &clients));
-            Some(Handler::Http(Arc::new(move |req| {
-                let state = state.clone();
-                Box::pin(async move { inbound_receipt::handle(&state, req).await })
-            })))
-        }
-        "inbound-process" => {
-            let state = Arc::new(inbound_process::ProcessState::new(config()?, &clients));
-            Some(Handler::Event(typed(move |event| {
-                let state = state.clone();
-                async move { inbound_process::handle(&state, event).await }
-            })))
-        }
-        "outbox-fanout" => {
-            let state = Arc::new(outbox_fanout::FanoutState::new(config()?, &clients));
-            Some(Handler::Event(typed(move |event| {
-                let state = state.clone();
-                async move { outbox_fanout::handle(&state, event).await }
-            })))
-        }
-        "delivery-attempt" => {
-            let state = Arc::new(delivery_attempt::WorkerState::new(config()?, &clients));
-            Some(Handler::Event(typed(move |event| {
-                let state = state.clone();
-                async move { delivery_attempt::handle(&state, event).await }
-            })))
-        }
-        "scheduled-summary" => {
-            let state = Arc::new(scheduled_summary::SummaryState::new(config()?, &clients));
-            Some(Handler::Event(typed(move |event| {
-                let state = state.clone();
-                async move { scheduled_summary::handle(&state, event).await }
-            })))
-        }
-        "prune" => {
-            let state = Arc::new(prune::PruneState::new(config()?, &clients));
-            Some(Handler::Event(typed(move |event| {
-                let state = state.clone();
-                async move { prune::handle(&state, event).await }
-            })))
-        }
-        "endpoint-health" => {
-            let state = Arc::new(endpoint_health::HealthState::new(config()?, &clients));
-            Some(Handler::Event(typed(move |event| {
-                let state = state.clone();
-                async move { endpoint_health::handle(&state, event).await }
-            })))
-        }
+        "admin-api" => http!(admin_api::AppState, admin_api::handle),
+        "inbound-receipt" => http!(inbound_receipt::ReceiptState, inbound_receipt::handle),
+        "inbound-process" => event!(inbound_process::ProcessState, inbound_process::handle),
+        "outbox-fanout" => event!(outbox_fanout::FanoutState, outbox_fanout::handle),
+        "delivery-attempt" => event!(delivery_attempt::WorkerState, delivery_attempt::handle),
+        "scheduled-summary" => event!(scheduled_summary::SummaryState, scheduled_summary::handle),
+        "prune" => event!(prune::PruneState, prune::handle),
+        "endpoint-health" => event!(endpoint_health::HealthState, endpoint_health::handle),
         _ => None,
     })
 }

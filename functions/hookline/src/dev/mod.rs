@@ -129,8 +129,8 @@ impl Platform {
             parameters.insert(k.clone(), v.clone());
         }
         let admin_key = opts.admin_key.clone().unwrap_or_else(shared::crypto::generate_api_key);
-        let stack = provision(&template, &clients, &opts.stack, parameters, Some(admin_key)).await?;
-        let resolver = &stack.resolver.clone();
+        let provision::Provisioned { resolver, admin_key } =
+            provision(&template, &clients, &opts.stack, parameters, Some(admin_key)).await?;
 
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
@@ -230,12 +230,12 @@ impl Platform {
             stack: opts.stack.clone(),
             url: format!("http://{addr}"),
             addr,
-            admin_key: stack.admin_key,
+            admin_key,
             aws_endpoint,
             sdk,
             schedules,
             environments,
-            resolver: stack.resolver,
+            resolver,
             tasks,
             moto,
         })
