@@ -18,6 +18,11 @@ if ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
   created=1
 fi
 
+# The moto speed-up (see infra/moto_speedups.py), loaded by a .pth file.
+site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+cp "$root/infra/moto_speedups.py" "$site/hookline_moto_speedups.py"
+echo "import hookline_moto_speedups" >"$site/hookline_moto_speedups.pth"
+
 want="$(sha256sum "$req" | cut -d' ' -f1) $("$venv/bin/python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
 if [[ $created -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "venv: .venv up to date"

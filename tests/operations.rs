@@ -139,3 +139,45 @@ async fn stats_count_endpoints_and_deliveries() {
     assert_eq!(api.get("/v1/stats?since=soon").await.code(), "invalid_query");
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_health_run_fans_out_an_event_the_stream_never_did_and_only_once() {
+    // The stream's fan-out is down for this whole stack.
+    let mut opts = delivery_options(0.01);
+    let down: hookline::dev::functions::EventHandler =
+        std::sync::Arc::new(|_| Box::pin(async { Err("fan-out is down".to_owned()) }));
+    opts.handlers.insert("outbox-fanout".into(), hookline::dev::functions::Handler::Event(down));
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    endpoint(&api, &receiver.url, json!(["bill.paid"])).await;
+    let tenant = shared::ids::TenantId::default_tenant();
+    let ten_minutes_ago = (Utc::now() - chrono::Duration::minutes(10)).timestamp_millis() as u64;
+    let new = shared::event::NewEvent {
+        event_type: "bill.paid".into(),
+        payload: json!({"bill": "BL-7", "note": "x".repeat(600)}).to_string(),
+        idempotency_key: None,
+        correlation_id: None,
+        only_endpoint: None,
+    };
+    let mut stuck = shared::event::OutboxRecord::new(&tenant, new, 30);
+    stuck.event_id = shared::ids::EventId::generate_at(ten_minutes_ago);
+    stuck.created_at = chrono::DateTime::from_timestamp_millis(ten_minutes_ago as i64).unwrap();
+    stack.db().publish(&stuck).await.unwrap();
+    // A fresh event is still the stream's to fan out, not the sweeper's.
+    publish_n(&api, 1).await;
+
+    let report = fire(&stack, "EndpointHealthFunction.EverySixHours", json!({})).await;
+    assert_eq!(report["stuck_events"], 1, "{report}");
+    assert_eq!(report["redispatched_deliveries"], 1, "{report}");
+    let got = receiver.wait_for(1, WAIT).await;
+    let delivered = got[0].json();
+    assert_eq!(delivered["id"], stuck.event_id.as_str());
+    assert_eq!(delivered["data"]["bill"], "BL-7", "the payload stored deflated arrives whole");
+
+    let again = fire(&stack, "EndpointHealthFunction.EverySixHours", json!({})).await;
+    assert_eq!(again["stuck_events"], 0, "a swept event is marked dispatched: {again}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing is sent twice");
+    stack.platform.shutdown().await;
+}

@@ -195,7 +195,30 @@ fn envelope_bench(c: &mut Criterion) {
     group.bench_function("serialize_1KB", |b| {
         b.iter(|| envelope(black_box(&snapshot), black_box(&endpoint), black_box(&delivery)))
     });
+    // The outbox row's payload deflated at publish (and inflated by the fan-out).
+    group.bench_function("pack_outbox_payload_1KB", |b| {
+        b.iter(|| serde_dynamo::to_item::<_, Item>(black_box(&Packed { payload: &snapshot.payload })))
+    });
+    let item: Item = serde_dynamo::to_item(Packed { payload: &snapshot.payload }).expect("packs");
+    group.bench_function("unpack_outbox_payload_1KB", |b| {
+        b.iter(|| serde_dynamo::from_item::<_, Unpacked>(black_box(item.clone())))
+    });
     group.finish();
+}
+
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+#[derive(serde::Serialize)]
+struct Packed<'a> {
+    #[serde(serialize_with = "shared::packed::serialize")]
+    payload: &'a str,
+}
+
+#[derive(serde::Deserialize)]
+struct Unpacked {
+    #[serde(deserialize_with = "shared::packed::deserialize")]
+    #[allow(dead_code)]
+    payload: String,
 }
 
 fn config() -> Criterion {

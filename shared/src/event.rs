@@ -99,6 +99,8 @@ pub struct OutboxRecord {
     pub tenant_id: TenantId,
     pub event_id: EventId,
     pub event_type: String,
+    /// Deflated at rest when that saves space (see [`crate::packed`]).
+    #[serde(with = "crate::packed")]
     pub payload: String,
     pub correlation_id: String,
     pub created_at: DateTime<Utc>,
@@ -106,11 +108,6 @@ pub struct OutboxRecord {
     pub idempotency_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_endpoint: Option<EndpointId>,
-    /// Set once every delivery of the event is enqueued.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dispatched_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deliveries: Option<u32>,
     /// TTL (epoch seconds): the retention safety net.
     pub expires_at: i64,
     /// How long the idempotency key holds (default a day); not stored.
@@ -140,8 +137,6 @@ impl OutboxRecord {
             created_at,
             idempotency_key: event.idempotency_key,
             only_endpoint: event.only_endpoint,
-            dispatched_at: None,
-            deliveries: None,
             expires_at: created_at.timestamp() + i64::from(retention_days) * 86_400,
             idempotency_ttl_seconds: None,
         }

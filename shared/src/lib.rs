@@ -15,6 +15,7 @@ pub mod inbound;
 pub mod inbound_auth;
 pub mod ops;
 pub mod outbound;
+pub mod packed;
 pub mod page;
 pub mod redact;
 pub mod retry;

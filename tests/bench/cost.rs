@@ -24,6 +24,12 @@ pub const EVENTBRIDGE_API_DESTINATIONS_PER_M: f64 = 0.20;
 /// API Gateway HTTP API: per million requests (first 300 M a month).
 pub const HTTP_API_PER_M: f64 = 1.00;
 
+/// SQS requests Lambda's event source mapping makes per delivery on the
+/// delivery queue under steady load: one ReceiveMessage and one
+/// DeleteMessageBatch per full batch of ten. (Idle long polls cost a fixed
+/// amount a month, not per delivery.)
+pub const EVENT_SOURCE_SQS_REQUESTS: f64 = 2.0 / 10.0;
+
 /// The Lambda side of one delivery, modelled from the run.
 #[derive(Debug, Clone, Copy)]
 pub struct LambdaUse {
@@ -47,6 +53,7 @@ pub fn usd_per_million(
     lines.insert("dynamodb_writes".to_owned(), write_units * DYNAMODB_WRITE_PER_M);
     lines.insert("dynamodb_reads".to_owned(), read_units * DYNAMODB_READ_PER_M);
     lines.insert("sqs".to_owned(), sqs_requests * SQS_PER_M);
+    lines.insert("sqs_event_source".to_owned(), EVENT_SOURCE_SQS_REQUESTS * SQS_PER_M);
     lines.insert("lambda_requests".to_owned(), lambda.invocations * LAMBDA_REQUESTS_PER_M);
     lines.insert("lambda_duration".to_owned(), lambda.gb_seconds * LAMBDA_ARM_GB_SECOND * 1e6);
     lines.insert("secrets_manager".to_owned(), secrets * SECRETS_PER_10K * 100.0);
@@ -72,7 +79,8 @@ mod tests {
         let lines = usd_per_million(&requests, 2.0, 0.0, lambda);
         assert!((lines["dynamodb_writes"] - 1.25).abs() < 1e-9);
         assert!((lines["sqs"] - 0.04).abs() < 1e-9);
-        assert!((lines["total"] - (1.25 + 0.04 + 0.04)).abs() < 1e-9);
+        assert!((lines["sqs_event_source"] - 0.08).abs() < 1e-9);
+        assert!((lines["total"] - (1.25 + 0.04 + 0.08 + 0.04)).abs() < 1e-9);
         assert!((eventbridge_api_destinations_per_million() - 1.2).abs() < 1e-9);
     }
 }

@@ -6,6 +6,7 @@
 mod coldstart;
 mod cost;
 mod report;
+mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -17,9 +18,10 @@ use hookline::dev::emulator_sdk_config;
 use hookline::dev::provision::{provision, DevClients};
 use hookline::dev::template::Template;
 use hookline_tests::receiver::Receiver;
-use hookline_tests::{delivery_options, emulator, project_template, Stack};
+use hookline_tests::{delivery_options, emulator, project_template, Api, Stack};
 use serde_json::{json, Value};
 use shared::aws::Clients;
+use worker::IsolatedWorker;
 
 /// Measured CPU time of this process, user + system.
 fn cpu_time() -> Duration {
@@ -51,61 +53,92 @@ fn payload(n: usize) -> Value {
     })
 }
 
-struct E2e {
+pub struct E2e {
     deliveries: usize,
     seconds: f64,
+    /// The delivery worker's own CPU (its thread), per delivery.
     cpu_ms_per_delivery: f64,
+    /// Everything in this process (API, fan-out, worker, pollers, load, receiver), per delivery.
+    process_cpu_ms_per_delivery: f64,
     latency_ms: (f64, f64, f64),
+    latency_events: usize,
+    latency_rate: f64,
     requests: BTreeMap<String, f64>,
     write_units: f64,
     read_units: f64,
     attempt_ms: f64,
 }
 
-async fn end_to_end(events: usize) -> E2e {
-    let stack = Stack::start_with(delivery_options(1.0)).await;
-    let api = stack.admin();
-    let receiver = Receiver::start().await;
-    let created = api.post("/v1/endpoints", json!({"url": receiver.url, "event_types": ["bill.paid"]})).await;
-    let endpoint = created.body["id"].as_str().expect("endpoint created").to_owned();
-    for n in 0..20 {
-        api.post("/v1/events", json!({"type": "bill.paid", "data": payload(n)})).await;
-    }
-    receiver.wait_for(20, Duration::from_secs(120)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    shared::aws::metrics::reset();
-    let base = receiver.received().len();
-    let cpu0 = cpu_time();
+/// Publishes `count` events, at most `concurrency` at a time and, with a
+/// `rate`, no faster than that many per second; returns each event id with
+/// the instant just before its publish call.
+async fn publish(api: &Api, count: usize, concurrency: usize, rate: Option<f64>) -> HashMap<String, Instant> {
     let started = Instant::now();
-    let sent: HashMap<String, Instant> = stream::iter(0..events)
+    stream::iter(0..count)
         .map(|n| {
             let api = api.clone();
             async move {
+                if let Some(rate) = rate {
+                    tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / rate)).into()).await;
+                }
                 let at = Instant::now();
                 let reply = api.post("/v1/events", json!({"type": "bill.paid", "data": payload(n)})).await;
                 (reply.body["id"].as_str().unwrap_or_default().to_owned(), at)
             }
         })
-        .buffer_unordered(8)
+        .buffer_unordered(concurrency)
         .collect()
-        .await;
-    let got = receiver.wait_for(base + events, Duration::from_secs(600)).await;
-    let cpu = cpu_time() - cpu0;
+        .await
+}
+
+async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> E2e {
+    let worker = IsolatedWorker::spawn();
+    let mut opts = delivery_options(1.0);
+    opts.handlers.insert("delivery-attempt".into(), worker.handler());
+    let stack = Stack::start_with(opts).await;
+    let env = stack.platform.environments.get("DeliveryAttemptFunction").expect("the worker's environment").clone();
+    worker.start(env, stack.platform.aws_endpoint.clone());
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let created = api.post("/v1/endpoints", json!({"url": receiver.url, "event_types": ["bill.paid"]})).await;
+    let endpoint = created.body["id"].as_str().expect("endpoint created").to_owned();
+    publish(&api, 20, 4, None).await;
+    receiver.wait_for(20, Duration::from_secs(120)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Throughput: everything at once, 8 publishers.
+    shared::aws::metrics::reset();
+    let base = receiver.received().len();
+    let (cpu0, worker0) = (cpu_time(), worker.cpu().await);
+    let started = Instant::now();
+    publish(&api, events, 8, None).await;
+    let got = receiver.wait_for(base + events, Duration::from_secs(900)).await;
+    let (cpu, worker_cpu) = (cpu_time() - cpu0, worker.cpu().await - worker0);
     let last = got.iter().map(|r| r.at).max().expect("requests");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let requests = shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
+
+    // Latency: a steady rate the local stack keeps up with.
+    let base = receiver.received().len();
+    let sent = publish(&api, latency_events, 8, Some(latency_rate)).await;
+    let got = receiver.wait_for(base + latency_events, Duration::from_secs(300)).await;
     let mut latencies: Vec<f64> = got[base..]
         .iter()
         .filter_map(|r| sent.get(r.json()["id"].as_str()?).map(|at| (r.at - *at).as_secs_f64() * 1000.0))
         .collect();
     latencies.sort_by(f64::total_cmp);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let requests = shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
+
     let (write_units, read_units, attempt_ms) = capacity_units(&stack, &endpoint).await;
     stack.platform.shutdown().await;
+    let per = |d: Duration| d.as_secs_f64() * 1000.0 / events as f64;
     E2e {
         deliveries: events,
         seconds: (last - started).as_secs_f64(),
-        cpu_ms_per_delivery: cpu.as_secs_f64() * 1000.0 / events as f64,
+        cpu_ms_per_delivery: per(worker_cpu),
+        process_cpu_ms_per_delivery: per(cpu),
         latency_ms: (percentile(&latencies, 50.0), percentile(&latencies, 95.0), percentile(&latencies, 99.0)),
+        latency_events,
+        latency_rate,
         requests,
         write_units,
         read_units,
@@ -153,9 +186,15 @@ async fn capacity_units(stack: &Stack, endpoint: &str) -> (f64, f64, f64) {
             })
             .collect(),
     );
-    // Its event: the outbox put, then the dispatched mark.
-    let event_writes = mean(events.iter().map(|e| 2.0 * units(item_size(e), 1024)).collect());
-    let event_reads = mean(events.iter().map(|e| units(item_size(e), 4096)).collect());
+    // Its event: the outbox put (payload deflated at rest), then the
+    // dispatch mark, a small item of its own in the claims table.
+    let marks = scan("IdempotencyTable").await.expect("scan").items.unwrap_or_default();
+    let marks: Vec<_> = marks.iter().filter(|m| m.contains_key("deliveries")).collect();
+    assert!(!marks.is_empty(), "fan-outs leave dispatch marks");
+    let mark_writes = mean(marks.iter().map(|m| units(item_size(m), 1024)).collect());
+    let event_writes = mean(events.iter().map(|e| units(item_size(e), 1024)).collect()) + mark_writes;
+    // The fan-out reads the mark (strongly consistent) and queries the endpoints (eventually consistent).
+    let mark_reads = mean(marks.iter().map(|m| units(item_size(m), 4096)).collect());
     let endpoint_query = 0.5 * units(endpoints.iter().map(item_size).sum(), 4096);
     let attempts: Vec<f64> = deliveries
         .iter()
@@ -164,7 +203,7 @@ async fn capacity_units(stack: &Stack, endpoint: &str) -> (f64, f64, f64) {
         })
         .collect();
     let _ = endpoint;
-    (delivery_writes + event_writes, event_reads + endpoint_query, mean(attempts))
+    (delivery_writes + event_writes, mark_reads + endpoint_query, mean(attempts))
 }
 
 /// The floor: the same receiver driven by a plain reqwest loop sending
@@ -279,11 +318,13 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let events = arg(&args, "--events", 5000);
+    let latency_events = arg(&args, "--latency-events", 300);
+    let latency_rate = arg(&args, "--latency-rate", 10) as f64;
     let fanout_endpoints = arg(&args, "--fanout-endpoints", 10_000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     eprintln!("bench: end to end, {events} events");
-    let e2e = end_to_end(events).await;
+    let e2e = end_to_end(events, latency_events, latency_rate).await;
     eprintln!("bench: floor, {events} requests");
     let (floor_rps, floor_cpu) = floor(events).await;
     eprintln!("bench: fan-out to {fanout_endpoints} endpoints");

@@ -1,6 +1,7 @@
 //! The `outbox-fanout` function: for each event committed to the outbox,
 //! one delivery record per subscribed endpoint and one queue message each.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::Event;
@@ -10,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use shared::aws::deliveries::Creation;
 use shared::aws::dynamo::Db;
-use shared::aws::sqs::{OutgoingMessage, Queue};
+use shared::aws::sqs::{batches, OutgoingMessage, Queue};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
 use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
@@ -51,10 +52,14 @@ pub fn wants(endpoint: &EndpointRecord, event: &OutboxRecord, data: &Value) -> b
     endpoint.subscribes_to(&event.event_type) && endpoint.settings.filters.iter().all(|f| f.matches(data))
 }
 
-/// Handles one batch of stream records, in order. A failed record stops the
-/// batch there and is reported, so Lambda retries from it.
+/// Handles one batch of stream records. Each event's delivery records are
+/// written in order; then the messages of the whole batch go to the queue
+/// together (ten per call whichever events they belong to, so a busy stream
+/// sends about one call per ten deliveries), and each event is marked. The
+/// first event that failed is reported, so Lambda retries from it.
 pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    let mut response = DynamoDbEventResponse::default();
+    let mut prepared = Vec::new();
+    let mut failed_from = None;
     for record in event.payload.records {
         if record.event_name != "INSERT" {
             continue;
@@ -67,16 +72,41 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
                 continue;
             }
         };
-        match fan_out(state, &outbox).await {
-            Ok(count) => tracing::info!(event_id = %outbox.event_id, deliveries = count, "fanned out"),
+        let sequence = record.change.sequence_number.clone();
+        match prepare(state, &outbox).await {
+            Ok(Some(messages)) => prepared.push((sequence, outbox, messages)),
+            Ok(None) => {}
             Err(e) => {
                 tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
+                failed_from = Some(sequence);
                 break;
             }
         }
+    }
+    let mut unique = HashSet::new();
+    let all: Vec<OutgoingMessage> =
+        prepared.iter().flat_map(|(_, _, m)| m.iter()).filter(|m| unique.insert(m.id.clone())).cloned().collect();
+    let refused = send(state, &all).await;
+    for (sequence, outbox, messages) in prepared {
+        let outcome = if messages.iter().any(|m| refused.contains(&m.id)) {
+            Err(StoreError::Aws("the queue refused delivery messages".into()))
+        } else {
+            state.db.mark_dispatched(&outbox, messages.len() as u32).await
+        };
+        match outcome {
+            Ok(()) => tracing::info!(event_id = %outbox.event_id, deliveries = messages.len(), "fanned out"),
+            Err(e) => {
+                tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
+                failed_from = Some(sequence);
+                break;
+            }
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(sequence) = failed_from {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = sequence;
+        response.batch_item_failures.push(failure);
     }
     Ok(response)
 }
@@ -85,12 +115,23 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
 /// run again for the same event: a completed fan-out is skipped, and a
 /// partial one re-enqueues only deliveries that never left `pending`.
 pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, StoreError> {
-    // Read the row itself: a stream record is only a hint. The row may be
-    // dispatched already (a replay), or absent (pruned, or a write that was
-    // rolled back, which some emulators still stream).
-    match state.db.get_event(&event.tenant_id, &event.event_id, true).await? {
-        Some(current) if current.dispatched_at.is_none() => {}
-        _ => return Ok(0),
+    let Some(messages) = prepare(state, event).await? else {
+        return Ok(0);
+    };
+    let refused = send(state, &messages).await;
+    if !refused.is_empty() {
+        return Err(StoreError::Aws(format!("the queue refused {} delivery messages", refused.len())));
+    }
+    state.db.mark_dispatched(event, messages.len() as u32).await?;
+    Ok(messages.len() as u32)
+}
+
+/// Writes the event's delivery records and returns the messages to send;
+/// `None` when its fan-out already completed (a replayed stream record, or
+/// a sweep racing the stream).
+async fn prepare(state: &FanoutState, event: &OutboxRecord) -> Result<Option<Vec<OutgoingMessage>>, StoreError> {
+    if state.db.is_dispatched(&event.tenant_id, &event.event_id).await? {
+        return Ok(None);
     }
     let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
     let endpoints = state.db.list_endpoints(&event.tenant_id, None, usize::MAX, |e| wants(e, event, &data)).await?;
@@ -126,22 +167,29 @@ pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, S
         .buffer_unordered(WRITE_CONCURRENCY)
         .try_collect()
         .await?;
-    let messages: Vec<OutgoingMessage> = messages.into_iter().flatten().collect();
-    let count = messages.len() as u32;
-    let refused: Vec<Vec<String>> = stream::iter(messages.chunks(10).map(<[OutgoingMessage]>::to_vec))
+    Ok(Some(messages.into_iter().flatten().collect()))
+}
+
+/// Sends messages, several calls at once; returns the ids of those not
+/// sent (refused by SQS, or in a call that failed).
+async fn send(state: &FanoutState, messages: &[OutgoingMessage]) -> HashSet<String> {
+    let outcomes: Vec<Vec<String>> = stream::iter(batches(messages).into_iter().map(<[OutgoingMessage]>::to_vec))
         .map(|batch| {
             let queue = state.queue.clone();
-            async move { queue.send_all(&batch).await }
+            async move {
+                match queue.send_all(&batch).await {
+                    Ok(refused) => refused,
+                    Err(e) => {
+                        tracing::warn!(error = %e, messages = batch.len(), "a delivery batch was not sent");
+                        batch.iter().map(|m| m.id.clone()).collect()
+                    }
+                }
+            }
         })
         .buffer_unordered(SEND_CONCURRENCY)
-        .try_collect()
-        .await?;
-    let refused: Vec<String> = refused.into_iter().flatten().collect();
-    if !refused.is_empty() {
-        return Err(StoreError::Aws(format!("the queue refused {} delivery messages", refused.len())));
-    }
-    state.db.mark_dispatched(&event.tenant_id, &event.event_id, count).await?;
-    Ok(count)
+        .collect()
+        .await;
+    outcomes.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

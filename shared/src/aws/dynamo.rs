@@ -17,7 +17,7 @@ use crate::endpoint::{EndpointRecord, EndpointStatus};
 use crate::event_type::EventTypeRecord;
 use crate::ids::{ApiKeyId, EndpointId, TenantId};
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The index of API keys by tenant (see template.yaml).
 pub const API_KEYS_BY_TENANT: &str = "by_tenant";

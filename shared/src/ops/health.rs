@@ -94,7 +94,8 @@ pub async fn stuck_events(
     let (from, until) = (since.timestamp_millis().max(0) as u64, older_than.timestamp_millis().max(0) as u64);
     let mut stuck = Vec::new();
     for tenant in db.tenants().await? {
-        stuck.extend(db.list_events_between(&tenant, from, until, |e| e.dispatched_at.is_none()).await?);
+        let events = db.list_events_between(&tenant, from, until, |_| true).await?;
+        stuck.extend(db.undispatched(events).await?);
     }
     Ok(stuck)
 }
