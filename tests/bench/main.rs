@@ -193,8 +193,8 @@ async fn capacity_units(stack: &Stack, endpoint: &str) -> (f64, f64, f64) {
     assert!(!marks.is_empty(), "fan-outs leave dispatch marks");
     let mark_writes = mean(marks.iter().map(|m| units(item_size(m), 1024)).collect());
     let event_writes = mean(events.iter().map(|e| units(item_size(e), 1024)).collect()) + mark_writes;
-    // The fan-out reads the mark (strongly consistent) and queries the endpoints (eventually consistent).
-    let mark_reads = mean(marks.iter().map(|m| units(item_size(m), 4096)).collect());
+    // The fan-out reads the mark and queries the endpoints, both eventually consistent.
+    let mark_reads = 0.5 * mean(marks.iter().map(|m| units(item_size(m), 4096)).collect());
     let endpoint_query = 0.5 * units(endpoints.iter().map(item_size).sum(), 4096);
     let attempts: Vec<f64> = deliveries
         .iter()

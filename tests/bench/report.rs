@@ -167,7 +167,9 @@ the publish call to the receiver's read. It includes the local pollers' waits (t
 stream reads) are not counted: on AWS they are the event source mapping's. Stream reads are free for Lambda triggers; the \
 SQS mapping's receives and deletes are billed, and the cost model adds them as one of each per batch of ten (`sqs_event_source`).\n\
 - **Capacity units**: moto reports a constant ConsumedCapacity, so units come from the stored items' sizes with DynamoDB's rules \
-(writes: 1 KB units, charged on the larger of before/after; reads: 4 KB units, half for eventually consistent).\n\
+(writes: 1 KB units, charged on the larger of before/after; reads: 4 KB units, half for eventually consistent). Per delivery: \
+the outbox row as stored (its payload deflated at rest), the dispatch mark, the delivery's pending row and its outcome update; \
+the fan-out's mark read and its share of the endpoint query.\n\
 - **Lambda**: modelled for 1:1 traffic: one publish invocation per event, fan-out and delivery in batches of ten; durations are the \
 AWS calls on each path at {rtt} ms each plus the measured attempt time and CPU; memory 256 MB (fan-out 512 MB), arm64.\n\
 - **Cold start**: each release binary started 20 times against a stub Lambda Runtime API; time from exec to its first \
@@ -186,7 +188,20 @@ DynamoDB, SQS and Lambda.\n\n| line | USD per million deliveries |\n|---|---|\n{
 | cost per million deliveries | ≤ $1.50 | ${total:.2} |\n\
 | cold start | ≤ 30 ms | {cold_max:.1} ms (slowest function) |\n\
 | bootstrap size | ≤ 8 MB | {size_max:.2} MB (largest function) |\n\
-| fan-out to 10,000 endpoints | completes | {fanout:.1} s for {fan} endpoints |\n",
+| fan-out to 10,000 endpoints | completes | {fanout:.1} s for {fan} endpoints |\n\n\
+## Where the money goes\n\n\
+DynamoDB writes are most of the bill: {wcu:.2} write units per delivery for one endpoint per event. Each is one of: the outbox \
+row (the commit behind the 202; one unit now that payloads are deflated at rest, two for a 1 KB payload stored as text), the \
+dispatch mark (one unit: a small item of its own, where updating the outbox row was charged two), the delivery's pending row \
+written at fan-out (one), and its outcome after the attempt (one). Queue sends are batched across the events of a stream batch, \
+so SQS is about a tenth of a request per delivery under load, plus the event source mapping's receive and delete.\n\n\
+What would move it further, and what it would cost the product:\n\n\
+- Write no pending row at fan-out and record a delivery first when it is attempted (one unit less): the log would not show a \
+delivery still waiting in the queue, and a replayed fan-out could no longer tell which deliveries it had already queued.\n\
+- One dispatch mark per stream batch instead of per event (most of a unit less at 1:1): the sweeper would have to read marks by \
+batch rather than by event.\n\
+- A batch publish call (`POST /v1/events` with many events): fewer Lambda and API Gateway requests per event; the write units stay.\n\
+- With more endpoints per event the event's own writes are shared: at ten endpoints an event costs about 2.2 units per delivery.\n",
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine = machine(),
         events = r.events,
@@ -211,5 +226,6 @@ DynamoDB, SQS and Lambda.\n\n| line | USD per million deliveries |\n|---|---|\n{
         cold_max = r.cold.values().cloned().fold(0.0, f64::max),
         size_max = r.sizes.values().cloned().max().unwrap_or(0) as f64 / 1e6,
         fanout = r.fanout_seconds,
+        wcu = r.e2e.write_units,
     )
 }

@@ -132,7 +132,9 @@ impl Db {
             ("tenant_id".to_owned(), s(tenant.as_str())),
             ("idempotency_key".to_owned(), s(&dispatch_key(id))),
         ]);
-        Ok(self.read::<DispatchMark>(&self.tables.idempotency, key, true).await?.is_some())
+        // Eventually consistent (half the read): a replay close behind the
+        // mark that misses it only re-sends deliveries never attempted.
+        Ok(self.read::<DispatchMark>(&self.tables.idempotency, key, false).await?.is_some())
     }
 
     /// Which of the tenant's `events` have no dispatch mark (batched reads).
