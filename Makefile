@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: dev test bench venv build lint fmt template-check openapi unit clean
+.PHONY: dev test bench venv build lint fmt template-check openapi unit clean console-test
 
 ## Run the whole platform on 127.0.0.1:$${HOOKLINE_PORT:-3000} (Ctrl-C stops it).
 dev: venv
@@ -12,6 +12,7 @@ dev: venv
 ## Everything CI runs: formatting, lints, template checks, unit and integration tests.
 test: venv lint template-check
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets
+	$(MAKE) --no-print-directory console-test
 
 ## Release build, criterion micro benchmarks, then the end-to-end run on moto:
 ## target/bench/summary.json, a table on stdout, docs/performance.md.
@@ -38,6 +39,13 @@ fmt:
 ## cfn-lint and `sam validate --lint` on template.yaml.
 template-check: venv
 	bash infra/check-template.sh
+
+## The admin console in Debian's Chromium (/usr/bin/chromium) through playwright-core:
+## `hookline dev` with its own moto, a local receiver; screenshots in target/console-screenshots/.
+console-test: venv
+	@# The same build as `cargo test --workspace --all-targets` (nothing to do after it).
+	$(CARGO) build --workspace --all-targets
+	cd tests/console && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 ## Regenerate docs/openapi.json from the code.
 openapi:

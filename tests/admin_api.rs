@@ -306,3 +306,21 @@ async fn tenant_keys_are_scoped_and_revocable() {
     assert_eq!(ci.get("/v1/endpoints").await.status, 401, "a revoked key stops working");
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_console_is_served_through_the_templates_routes_without_a_key() {
+    let stack = Stack::start().await;
+    let http = reqwest::Client::new();
+    let page = http.get(format!("{}/console", stack.platform.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert!(page.text().await.unwrap().contains("console/app.js"));
+    let script = http.get(format!("{}/console/app.js", stack.platform.url)).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(script.headers()["x-content-type-options"], "nosniff");
+    // The page is public; what it shows still needs a key.
+    assert_eq!(stack.anonymous().get("/v1/endpoints").await.status, 401);
+    stack.platform.shutdown().await;
+}

@@ -181,3 +181,40 @@ async fn the_health_run_fans_out_an_event_the_stream_never_did_and_only_once() {
     assert_eq!(receiver.received().len(), 1, "nothing is sent twice");
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn stats_by_the_hour_and_for_one_endpoint_stay_within_the_tenant() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let clinic = stack.tenant("clinic").await;
+    let lab = stack.tenant("lab").await;
+    let receiver = Receiver::start().await;
+    receiver.script(vec![Reply::status(404)]);
+    let billing = endpoint(&clinic, &receiver.url, json!(["bill.paid"])).await;
+    let quiet = endpoint(&clinic, &receiver.url, json!(["lab.*"])).await;
+    let lab_ep = endpoint(&lab, &receiver.url, json!(["bill.paid"])).await;
+    publish_n(&clinic, 3).await;
+    settled(&clinic, &billing, 3).await;
+
+    let all = clinic.get("/v1/stats").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    let hours = all.body["hourly"].as_array().unwrap();
+    let (delivered, failed): (u64, u64) = hours
+        .iter()
+        .fold((0, 0), |(d, f), h| (d + h["delivered"].as_u64().unwrap(), f + h["failed"].as_u64().unwrap()));
+    assert_eq!((delivered, failed), (2, 1), "the hours add up to the totals: {}", all.body);
+    let this_hour = Utc::now().format("%Y-%m-%dT%H:00:00Z").to_string();
+    assert!(hours.iter().any(|h| h["hour"] == this_hour.as_str()), "{this_hour} in {}", all.body);
+
+    let one = clinic.get(&format!("/v1/stats?endpoint_id={quiet}")).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.body["endpoint_id"], quiet.as_str());
+    assert_eq!(one.body["endpoints"]["total"], 1);
+    assert_eq!(one.body["deliveries"]["total"], 0);
+    assert_eq!(one.body["hourly"], json!([]));
+    let billing_only = clinic.get(&format!("/v1/stats?endpoint_id={billing}")).await;
+    assert_eq!(billing_only.body["deliveries"]["total"], 3);
+
+    assert_eq!(clinic.get(&format!("/v1/stats?endpoint_id={lab_ep}")).await.status, 404, "another tenant's endpoint");
+    assert_eq!(clinic.get("/v1/stats?endpoint_id=nonsense").await.status, 404);
+    stack.platform.shutdown().await;
+}

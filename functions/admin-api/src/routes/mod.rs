@@ -39,6 +39,7 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
     match segments.as_slice() {
         ["health"] => only(m, "GET").map(|_| system::health()),
         ["openapi.json"] => only(m, "GET").map(|_| system::openapi()),
+        ["console", rest @ ..] => crate::console::serve(req, m, path, rest),
         ["v1", rest @ ..] => {
             let principal = authenticate(state, req).await?;
             let p = &principal;

@@ -224,8 +224,10 @@ mod tests {
     fn stats_read_as_sentences_with_a_success_rate() {
         let s = Stats {
             since: rfc3339("2026-11-22T00:00:00Z").unwrap(),
+            endpoint_id: None,
             endpoints: EndpointStats { total: 3, active: 2, paused: 1, disabled: 0 },
             deliveries: DeliveryStats { total: 10, delivered: 6, failed: 2, pending: 2, average_duration_ms: 120.4 },
+            hourly: Vec::new(),
         };
         let text = stats_details(&s);
         assert!(text.contains("3 (2 active, 1 paused, 0 disabled)"), "{text}");
