@@ -33,9 +33,21 @@ for _ in $(seq 1 300); do
 done
 curl -fs "$api/health" >/dev/null || { echo "contract: hookline dev did not come up; see $log" >&2; exit 1; }
 
-# A source for the inbound route to land on (every other slug answers 404).
-curl -fs -X POST "$api/v1/sources" -H "Authorization: Bearer $key" \
-  -d '{"slug": "contract", "auth_type": "none", "event_type": "contract.received"}' >/dev/null
+# Real resources, so generated requests get past "404 no such endpoint"
+# (infra/schemathesis.toml hands these ids to the operations that take one).
+post() { curl -fsS -X POST "$api$1" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "$2"; }
+field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+endpoint='{"url": "https://hooks.example.com/contract", "event_types": ["*"]}'
+CONTRACT_ENDPOINT="$(post /v1/endpoints "$endpoint" | field id)"
+CONTRACT_DOOMED_ENDPOINT="$(post /v1/endpoints "$endpoint" | field id)"
+CONTRACT_DELIVERY="$(post "/v1/endpoints/$CONTRACT_ENDPOINT/test" '{}' | field delivery_id)"
+# The inbound route lands on `contract`; the source routes work on the other two.
+for slug in contract contract-admin contract-doomed; do
+  post /v1/sources "{\"slug\": \"$slug\", \"auth_type\": \"none\", \"event_type\": \"contract.received\"}" >/dev/null
+done
+CONTRACT_INBOUND="$(curl -fsS -X POST "$api/api/v1/webhooks/contract" -d '{"n": 1}' | field id)"
+CONTRACT_API_KEY="$(post /v1/api-keys '{"name": "contract spare"}' | field id)"
+export CONTRACT_ENDPOINT CONTRACT_DOOMED_ENDPOINT CONTRACT_DELIVERY CONTRACT_INBOUND CONTRACT_API_KEY
 
 echo "contract: schemathesis against $api ($examples examples per operation)"
 status=0
@@ -46,7 +58,8 @@ status=0
   --max-examples "$examples" \
   --phases examples,coverage,fuzzing \
   --workers 1 \
-  --seed 1 \
+  --request-timeout 30 \
+  --seed "${CONTRACT_SEED:-1}" \
   --no-color \
   --report junit --report-dir target/contract || status=$?
 if [[ $status -ne 0 ]]; then

@@ -29,7 +29,6 @@ struct Input<'a> {
     planted: u8,
 }
 
-
 /// Every value under a sensitive key is the redaction marker.
 fn assert_sensitive_values_hidden(redactor: &Redactor, value: &Value) {
     let mut stack = vec![value];
