@@ -12,6 +12,7 @@ dev: venv
 ## Everything CI runs: formatting, lints, template checks, unit and integration tests.
 test: venv lint template-check
 	infra/with-moto.sh $(CARGO) test --workspace --all-targets
+	infra/with-moto.sh infra/contract.sh
 	$(MAKE) --no-print-directory console-test
 
 ## Release build, criterion micro benchmarks, then the end-to-end run on moto:
@@ -50,6 +51,18 @@ console-test: venv
 ## Regenerate docs/openapi.json from the code.
 openapi:
 	UPDATE_OPENAPI=1 $(CARGO) test -p admin-api --lib openapi
+
+.PHONY: contract fuzz
+
+## The API contract (part of `make test`): schemathesis sends generated requests
+## from docs/openapi.json to `hookline dev`; no 5xx, every answer as documented.
+contract: venv
+	infra/with-moto.sh infra/contract.sh
+
+## Fuzz the parsers (not part of `make test`): each cargo-fuzz target in fuzz/
+## for FUZZ_SECONDS (600); installs cargo-fuzz when missing.
+fuzz:
+	infra/fuzz.sh
 
 ## Unit tests only (no emulator needed).
 unit:

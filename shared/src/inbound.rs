@@ -46,6 +46,18 @@ impl InboundStatus {
     }
 }
 
+/// The answer to a provider's `POST /api/v1/webhooks/{slug}`: 202 for a new
+/// webhook, 200 for a repeat of one (the first one's id and correlation id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptView {
+    /// `inb_…`
+    pub id: String,
+    /// `received` or `duplicate`.
+    pub status: InboundStatus,
+    /// Carried to every event and delivery this webhook causes; also sent as `X-Correlation-Id`.
+    pub correlation_id: String,
+}
+
 /// One received webhook as stored. The raw body is sealed (it is replayed
 /// byte for byte); a masked copy is kept for people to read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

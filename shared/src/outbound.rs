@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use url::{Host, Url};
+use url::Url;
 
 use crate::ssrf::TargetPolicy;
 
@@ -39,7 +39,8 @@ pub struct SendError {
 #[error("{0}")]
 struct ForbiddenTarget(String);
 
-/// Resolves with the system resolver, then keeps only permitted addresses.
+/// Resolves with the policy's lookup (the system resolver), then keeps only
+/// permitted addresses.
 struct VettingResolver {
     policy: TargetPolicy,
 }
@@ -49,7 +50,8 @@ impl Resolve for VettingResolver {
         let policy = self.policy.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let found: Vec<SocketAddr> =
+                policy.lookup(&host).await?.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect();
             let allowed: Vec<SocketAddr> = found.iter().copied().filter(|a| policy.check_ip(a.ip()).is_ok()).collect();
             if allowed.is_empty() {
                 let shown: Vec<IpAddr> = found.iter().map(|a| a.ip()).collect();
@@ -118,15 +120,10 @@ impl OutboundClient {
         let started = Instant::now();
         let fail = |kind, detail: String| SendError { kind, detail, duration: started.elapsed() };
         let parsed = Url::parse(url).map_err(|e| fail("io", format!("bad URL: {e}")))?;
-        // IP literals never reach the resolver, so they are vetted here.
-        match parsed.host() {
-            Some(Host::Ipv4(ip)) => {
-                self.policy.check_ip(IpAddr::V4(ip)).map_err(|e| fail("forbidden_target", e.detail))?
-            }
-            Some(Host::Ipv6(ip)) => {
-                self.policy.check_ip(IpAddr::V6(ip)).map_err(|e| fail("forbidden_target", e.detail))?
-            }
-            _ => {}
+        // IP literals never reach the resolver, so they are vetted here, as
+        // are names for this machine whatever the resolver would make of them.
+        if let Some(host) = parsed.host() {
+            self.policy.check_host(host).map_err(|e| fail("forbidden_target", e.detail))?;
         }
         let mut request = self.client.post(parsed).timeout(timeout).body(body);
         for (k, v) in headers {

@@ -70,8 +70,11 @@ impl Redactor {
     /// Masks identifiers inside free text, and the value after a sensitive name followed by `:` or `=`
     /// (`password=…`, `"otp": 123456`, `Authorization: Bearer …`).
     pub fn text(&self, s: &str) -> String {
-        let mut buf = self.mask_field_values(s.as_bytes());
-        mask_identifiers(&mut buf);
+        // Identifiers first: hiding a field's value can cut an identifier in two (`pan= 2345 6789 0123` would lose
+        // only its first group), and the halves no longer look like one.
+        let mut masked = s.as_bytes().to_vec();
+        mask_identifiers(&mut masked);
+        let buf = self.mask_field_values(&masked);
         // Only ASCII bytes were replaced, by ASCII, so this is valid UTF-8; the fallback just keeps the API panic-free.
         String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }

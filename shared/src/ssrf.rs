@@ -5,6 +5,7 @@
 //! Hosts are parsed by the WHATWG URL rules, so odd IPv4 spellings
 //! (`2130706433`, `0x7f.1`, `017700000001`) arrive here as plain addresses.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -23,6 +24,9 @@ pub struct TargetPolicy {
     pub allowed: Vec<IpNet>,
     /// Plain `http://` accepted everywhere (otherwise only inside `allowed`).
     pub allow_http: bool,
+    /// Fixed answers for some host names, used instead of DNS and vetted like
+    /// any other answer (tests; a local setup without a resolver).
+    pub hosts: BTreeMap<String, Vec<IpAddr>>,
 }
 
 /// Why an address is not a permitted target.
@@ -63,18 +67,25 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return Some("a loopback address");
     }
     let reason = match s[0] {
-        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms.
-        0 if s[1..5] == [0, 0, 0, 0] && (s[5] == 0xffff || s[5] == 0) => "an IPv4-mapped address",
+        // IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d) and
+        // IPv4-compatible (::a.b.c.d) forms; the rest of ::/8 is reserved too.
+        0 if s[1..4] == [0, 0, 0] && matches!((s[4], s[5]), (0, 0xffff) | (0xffff, 0) | (0, 0)) => {
+            "an IPv4-mapped address"
+        }
+        x if x < 0x100 => "a reserved address",
         0x64 if s[1] == 0xff9b => "a NAT64 address",
         0x100 if s[1..4] == [0, 0, 0] => "a discard-only address",
         0x2001 if s[1] == 0 => "a Teredo address",
         0x2001 if s[1] == 0xdb8 => "a documentation address",
         0x2001 if s[1] < 0x200 => "an IETF protocol assignment",
         0x2002 => "a 6to4 address",
+        0x3fff if s[1] < 0x1000 => "a documentation address",
         x if x & 0xfe00 == 0xfc00 => "a unique-local (private) address",
         x if x & 0xffc0 == 0xfe80 => "a link-local address",
         x if x & 0xffc0 == 0xfec0 => "a site-local address",
         x if x & 0xff00 == 0xff00 => "a multicast address",
+        // Only 2000::/3 is allocated for global unicast; everything else is reserved.
+        x if x & 0xe000 != 0x2000 => "a reserved address",
         _ => return None,
     };
     Some(reason)
@@ -94,7 +105,16 @@ impl TargetPolicy {
                     .map_err(|_| format!("`{s}` is not a CIDR"))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { allowed, allow_http })
+        Ok(Self { allowed, allow_http, hosts: BTreeMap::new() })
+    }
+
+    /// The addresses `name` resolves to: the fixed table when it names the
+    /// host, else the system resolver.
+    pub async fn lookup(&self, name: &str) -> std::io::Result<Vec<IpAddr>> {
+        if let Some(fixed) = self.hosts.get(name.trim_end_matches('.')) {
+            return Ok(fixed.clone());
+        }
+        Ok(tokio::net::lookup_host((name, 0)).await?.map(|sa| sa.ip()).collect())
     }
 
     /// True when the address sits in the development allow-list.
@@ -139,11 +159,23 @@ impl TargetPolicy {
         }
         match url.host() {
             None => return Err(ApiError::invalid("invalid_url", "the URL has no host")),
-            Some(Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip))?,
-            Some(Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip))?,
-            Some(Host::Domain(name)) => {
-                let name = name.trim_end_matches('.');
-                if name == "localhost" || name.ends_with(".localhost") || name.ends_with(".internal") {
+            Some(host) => self.check_host(host)?,
+        }
+        Ok(url)
+    }
+
+    /// What can be said of a host without resolving it: an IP literal's
+    /// address, or a name that can only mean this machine (unless loopback is
+    /// allow-listed) or an internal network.
+    pub fn check_host(&self, host: Host<&str>) -> Result<(), ApiError> {
+        match host {
+            Host::Ipv4(ip) => self.check_ip(IpAddr::V4(ip)),
+            Host::Ipv6(ip) => self.check_ip(IpAddr::V6(ip)),
+            Host::Domain(name) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                let this_machine = name == "localhost" || name.ends_with(".localhost");
+                let loopback_allowed = self.is_allowed_private(IpAddr::V4(Ipv4Addr::LOCALHOST));
+                if (this_machine && !loopback_allowed) || name.ends_with(".internal") {
                     return Err(ApiError::invalid(
                         "forbidden_target",
                         format!(
@@ -151,9 +183,9 @@ impl TargetPolicy {
                         ),
                     ));
                 }
+                Ok(())
             }
         }
-        Ok(url)
     }
 
     /// Registration-time vetting: [`Self::check_url`], then every address the
@@ -166,10 +198,8 @@ impl TargetPolicy {
             Some(Host::Ipv4(ip)) => addresses.push(IpAddr::V4(ip)),
             Some(Host::Ipv6(ip)) => addresses.push(IpAddr::V6(ip)),
             Some(Host::Domain(name)) => {
-                let port = url.port_or_known_default().unwrap_or(443);
-                let lookup = tokio::net::lookup_host((name.to_owned(), port));
-                if let Ok(Ok(found)) = tokio::time::timeout(Duration::from_secs(2), lookup).await {
-                    addresses.extend(found.map(|sa| sa.ip()));
+                if let Ok(Ok(found)) = tokio::time::timeout(Duration::from_secs(2), self.lookup(name)).await {
+                    addresses.extend(found);
                 }
             }
             None => {}
@@ -243,6 +273,46 @@ mod tests {
     }
 
     #[test]
+    fn every_ipv6_form_that_carries_an_ipv4_address_is_refused() {
+        for url in [
+            "https://[::ffff:7f00:1]/",
+            "https://[::ffff:0:127.0.0.1]/",
+            "https://[::ffff:0:a00:1]/",
+            "https://[::127.0.0.1]/",
+            "https://[::8.8.8.8]/",
+            "https://[64:ff9b:1::a9fe:a9fe]/",
+            "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+        ] {
+            assert_eq!(refused_code(&strict(), url), "forbidden_target", "{url}");
+        }
+    }
+
+    #[test]
+    fn ipv6_outside_global_unicast_is_refused() {
+        for url in [
+            "https://[3fff::1]/",
+            "https://[4000::1]/",
+            "https://[5f00::1]/",
+            "https://[e000::1]/",
+            "https://[ff:1::]/",
+        ] {
+            assert_eq!(refused_code(&strict(), url), "forbidden_target", "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_is_judged_by_every_address_it_resolves_to() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut policy = strict();
+        policy.hosts.insert("hooks.example.com".into(), vec![ip("93.184.216.34")]);
+        policy.hosts.insert("rebind.example.com".into(), vec![ip("93.184.216.34"), ip("169.254.169.254")]);
+        assert!(policy.vet_endpoint_url("https://hooks.example.com/in").await.is_ok());
+        let err = policy.vet_endpoint_url("https://rebind.example.com./in").await.unwrap_err();
+        assert_eq!(err.code, "forbidden_target");
+        assert!(err.detail.contains("169.254.169.254"), "{}", err.detail);
+    }
+
+    #[test]
     fn odd_ipv4_spellings_are_normalised_then_refused() {
         for url in [
             "https://2130706433/",
@@ -263,6 +333,15 @@ mod tests {
         for url in ["https://localhost/", "https://api.localhost./x", "https://metadata.google.internal/"] {
             assert_eq!(refused_code(&strict(), url), "forbidden_target", "{url}");
         }
+    }
+
+    #[test]
+    fn localhost_is_a_target_only_when_loopback_is_allow_listed() {
+        let dev = TargetPolicy::new("127.0.0.1/32", false).unwrap();
+        assert!(dev.check_url("http://localhost:9000/hook").is_ok());
+        assert_eq!(refused_code(&dev, "https://metadata.google.internal/"), "forbidden_target");
+        let private_only = TargetPolicy::new("10.0.0.0/8", false).unwrap();
+        assert_eq!(refused_code(&private_only, "https://localhost/"), "forbidden_target");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the route annotations. A copy is
 //! committed at `docs/openapi.json`; a test fails when it is stale.
 
+use shared::error::ErrorBody;
+use shared::inbound::ReceiptView;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -20,6 +22,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
         sources::create, sources::list, sources::get, sources::patch, sources::delete, sources::rotate_secret,
         inbound::list, inbound::get, inbound::replay_one, inbound::replay_many,
         stats::get,
+        receive_webhook,
     ),
     modifiers(&BearerAuth),
     tags((name = "endpoints", description = "Where outbound webhooks go"),
@@ -30,9 +33,32 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
          (name = "inbound", description = "The inbound log and replays"),
          (name = "stats", description = "Numbers at a glance"),
          (name = "api-keys", description = "Tenant API keys"),
+         (name = "webhooks", description = "Where providers post inbound webhooks"),
          (name = "system", description = "Health and this document")),
 )]
 pub struct ApiDoc;
+
+/// Receive a webhook from a provider.
+///
+/// The body is verified byte for byte with the source's auth type (its headers: `X-HMS-Signature`,
+/// `Stripe-Signature`, `webhook-signature`, …), deduplicated, stored and
+/// queued. Served by the inbound-receipt function, not the admin API, and
+/// authenticated by the provider's signature, not an API key.
+#[utoipa::path(post, path = "/api/v1/webhooks/{slug}", tag = "webhooks",
+    params(("slug" = String, Path, description = "The source's slug")),
+    request_body(content = serde_json::Value, description = "Whatever the provider sends (JSON, a form, text)"),
+    responses(
+        (status = 202, body = ReceiptView, description = "Stored and queued for processing",
+            headers(("X-Correlation-Id" = String, description = "Carried to every event and delivery it causes"))),
+        (status = 200, body = ReceiptView, description = "A repeat within the dedupe window: answered with the first one, not processed again",
+            headers(("X-Correlation-Id" = String))),
+        (status = 401, body = ErrorBody, description = "`invalid_signature`: missing, malformed, stale or wrong credentials"),
+        (status = 403, body = ErrorBody, description = "The source is disabled"),
+        (status = 404, body = ErrorBody, description = "No source has this slug"),
+        (status = 413, body = ErrorBody, description = "The body is larger than 256 KiB"),
+        (status = 503, body = ErrorBody, description = "The webhook could not be queued; the provider should retry")))]
+#[allow(dead_code)] // documents a route of another function
+fn receive_webhook() {}
 
 struct BearerAuth;
 

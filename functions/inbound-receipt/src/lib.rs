@@ -9,7 +9,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::json;
 use shared::aws::dynamo::Db;
 use shared::aws::inbound::Receipt;
 use shared::aws::secrets::Keyring;
@@ -20,7 +19,8 @@ use shared::error::ApiError;
 use shared::event::{new_correlation_id, valid_correlation_id};
 use shared::ids::InboundId;
 use shared::inbound::{
-    kept_headers, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, MASKED_BODY_BYTES, MAX_INBOUND_BYTES,
+    kept_headers, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, ReceiptView, MASKED_BODY_BYTES,
+    MAX_INBOUND_BYTES,
 };
 use shared::inbound_auth::{dedupe_key, verify, AuthType};
 use shared::redact::Redactor;
@@ -83,12 +83,12 @@ impl ReceiptState {
     }
 }
 
-fn answer(status: u16, correlation_id: &str, body: serde_json::Value) -> Response<Body> {
+fn answer(status: u16, receipt: &ReceiptView) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .header("x-correlation-id", correlation_id)
-        .body(Body::Text(body.to_string()))
+        .header("x-correlation-id", &receipt.correlation_id)
+        .body(Body::Text(serde_json::to_string(receipt).expect("receipts serialize")))
         .expect("static response parts are valid")
 }
 
@@ -180,11 +180,12 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
         Receipt::Accepted => {
             enqueue(state, &record).await?;
             tracing::info!(source = %slug, inbound_id = %record.inbound_id, correlation_id = %record.correlation_id, "inbound webhook received");
-            Ok(answer(
-                202,
-                &record.correlation_id,
-                json!({"id": record.inbound_id, "status": "received", "correlation_id": record.correlation_id}),
-            ))
+            let receipt = ReceiptView {
+                id: record.inbound_id.to_string(),
+                status: InboundStatus::Received,
+                correlation_id: record.correlation_id,
+            };
+            Ok(answer(202, &receipt))
         }
         Receipt::Duplicate(first) => {
             // Kept for the audit trail; the first record is the one processed.
@@ -197,11 +198,12 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
             if let Err(e) = state.db.put_inbound(&duplicate).await {
                 tracing::warn!(error = %e, "could not keep the duplicate's audit row");
             }
-            Ok(answer(
-                200,
-                &first.correlation_id,
-                json!({"id": first.inbound_id, "status": "duplicate", "correlation_id": first.correlation_id}),
-            ))
+            let receipt = ReceiptView {
+                id: first.inbound_id.to_string(),
+                status: InboundStatus::Duplicate,
+                correlation_id: first.correlation_id,
+            };
+            Ok(answer(200, &receipt))
         }
     }
 }

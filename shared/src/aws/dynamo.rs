@@ -357,6 +357,10 @@ impl Db {
         if crate::event_type::is_builtin(name) {
             return Ok(true);
         }
+        // No catalog entry has a malformed name, and DynamoDB refuses an empty or oversized key outright.
+        if crate::event_type::validate_name(name).is_err() {
+            return Ok(false);
+        }
         let key = HashMap::from([("tenant_id".into(), s(tenant.as_str())), ("name".into(), s(name))]);
         Ok(self.get::<EventTypeRecord>(&self.tables.event_types, key).await?.is_some())
     }

@@ -20,6 +20,10 @@ impl Db {
 
     /// The source behind a public receive URL, whatever its tenant.
     pub async fn source_by_slug(&self, slug: &str) -> Result<Option<SourceRecord>, StoreError> {
+        // No source has a malformed slug, and DynamoDB refuses an empty or oversized key outright.
+        if crate::source::validate_slug(slug).is_err() {
+            return Ok(None);
+        }
         self.get(&self.tables.sources, HashMap::from([("slug".to_owned(), s(slug))])).await
     }
 

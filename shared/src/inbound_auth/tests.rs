@@ -269,3 +269,17 @@ fn dedupe_keys_are_cut_to_512_bytes() {
     let body = format!(r#"{{"id":"{}é{}"}}"#, "a".repeat(511), "b".repeat(10));
     assert_eq!(dedupe_key(Some("/id"), AuthType::None, &HeaderMap::new(), body.as_bytes()), "a".repeat(511));
 }
+
+/// From the `inbound_auth` fuzz target (fuzz/regressions/inbound_auth/negative-clock-hms): `sign` with a clock before
+/// 1970 writes a timestamp with a minus sign, which `verify` refuses as malformed whatever the signature says, since a
+/// sign would give one signed value two spellings. Real clocks never read that; the target now keeps to them.
+#[test]
+fn a_signed_timestamp_before_1970_is_malformed() {
+    let now = -3_401_202_880_962_573_105;
+    for auth in [Hms, Slack, StandardWebhooks] {
+        let headers = map(&sign(auth, SECRET, PREFIX, b"", now, "msg_1"));
+        assert_eq!(verify(auth, SECRET, PREFIX, &headers, b"", now, i64::MAX), Err(Rejection::Malformed), "{auth:?}");
+    }
+    let hms = map(&sign(Hms, "\0", PREFIX, b"", now, ""));
+    assert_eq!(verify(Hms, "\0", PREFIX, &hms, b"", now, 13_563_575_560_883_407), Err(Rejection::Malformed));
+}

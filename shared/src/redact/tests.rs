@@ -352,3 +352,11 @@ fn random_json_documents_never_panic() {
     }
     assert!(parsed > 0);
 }
+
+/// Found by the `redact` fuzz target (fuzz/regressions/redact/aadhaar-after-sensitive-name): hiding the value after
+/// `pan=` took only the Aadhaar's first group, and the two groups left no longer looked like an Aadhaar.
+#[test]
+fn an_identifier_after_a_sensitive_name_is_masked_whole() {
+    assert_eq!(r().text("pan= \t 2345 6789 0123 \0("), "pan= \t [REDACTED] XXXX 0123 \0(");
+    assert_eq!(r().text("otp: 98765 43210"), "otp: [REDACTED] X3210");
+}
