@@ -127,7 +127,9 @@ fn table(r: &Results, usd: &BTreeMap<String, f64>) -> String {
     ];
     rows.extend(e.requests.iter().map(|(k, v)| (format!("AWS {k} per delivery"), format!("{v:.2}"))));
     rows.extend(r.cold.iter().map(|(k, v)| (format!("cold start {k}"), format!("{v:.1} ms"))));
-    rows.extend(r.sizes.iter().map(|(k, v)| (format!("bootstrap {k}"), format!("{:.2} MB", *v as f64 / 1e6))));
+    rows.extend(r.sizes.iter().map(|(k, v)| {
+        (format!("bootstrap {k}"), format!("{:.2} MB ({:.2} MiB)", *v as f64 / 1e6, *v as f64 / 1048576.0))
+    }));
     rows.extend(r.micro.iter().map(|(k, v)| (format!("micro {k}"), format!("{:.2} µs", v / 1000.0))));
     let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     rows.iter().map(|(k, v)| format!("{k:<width$}  {v}")).collect::<Vec<_>>().join("\n")
