@@ -17,6 +17,8 @@ use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
 use shared::endpoint::{EndpointRecord, EndpointStatus};
 use shared::event::{EventSnapshot, OutboxRecord};
 
+/// Events of one stream batch fanned out at once.
+const EVENT_CONCURRENCY: usize = 10;
 /// Delivery records written at once.
 const WRITE_CONCURRENCY: usize = 32;
 /// Queue batches sent at once.
@@ -51,32 +53,42 @@ pub fn wants(endpoint: &EndpointRecord, event: &OutboxRecord, data: &Value) -> b
     endpoint.subscribes_to(&event.event_type) && endpoint.settings.filters.iter().all(|f| f.matches(data))
 }
 
-/// Handles one batch of stream records, in order. A failed record stops the
-/// batch there and is reported, so Lambda retries from it.
+/// Handles one batch of stream records. The events fan out side by side
+/// (each on its own, and a repeat is harmless); the first that failed, in
+/// stream order, is reported, so Lambda retries the batch from it.
 pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+    let outcomes: Vec<Result<(), _>> = stream::iter(event.payload.records)
+        .map(|record| async move {
+            if record.event_name != "INSERT" {
+                return Ok(());
+            }
+            let outbox: OutboxRecord = match serde_dynamo::from_item(record.change.new_image.clone()) {
+                Ok(o) => o,
+                Err(e) => {
+                    // Not an event row (or a shape this version does not know): nothing to fan out.
+                    tracing::warn!(error = %e, "skipping an outbox record that is not an event");
+                    return Ok(());
+                }
+            };
+            match fan_out(state, &outbox).await {
+                Ok(count) => {
+                    tracing::info!(event_id = %outbox.event_id, deliveries = count, "fanned out");
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
+                    Err(record.change.sequence_number)
+                }
+            }
+        })
+        .buffered(EVENT_CONCURRENCY)
+        .collect()
+        .await;
     let mut response = DynamoDbEventResponse::default();
-    for record in event.payload.records {
-        if record.event_name != "INSERT" {
-            continue;
-        }
-        let outbox: OutboxRecord = match serde_dynamo::from_item(record.change.new_image.clone()) {
-            Ok(o) => o,
-            Err(e) => {
-                // Not an event row (or a shape this version does not know): nothing to fan out.
-                tracing::warn!(error = %e, "skipping an outbox record that is not an event");
-                continue;
-            }
-        };
-        match fan_out(state, &outbox).await {
-            Ok(count) => tracing::info!(event_id = %outbox.event_id, deliveries = count, "fanned out"),
-            Err(e) => {
-                tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                break;
-            }
-        }
+    if let Some(Err(sequence_number)) = outcomes.into_iter().find(Result::is_err) {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = sequence_number;
+        response.batch_item_failures.push(failure);
     }
     Ok(response)
 }
