@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: dev test bench venv build lint fmt template-check openapi unit clean console-test
+.PHONY: dev test bench soak venv build lint fmt template-check openapi unit clean console-test
 
 ## Run the whole platform on 127.0.0.1:$${HOOKLINE_PORT:-3000} (Ctrl-C stops it).
 dev: venv
@@ -22,6 +22,14 @@ bench: venv
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench --workspace --bench micro
 	infra/with-moto.sh ./target/release/hookline-bench $(BENCH_ARGS)
+
+## Fault-injection soak (release build, loopback only, not part of `test`):
+## events to flaky and dead receivers while `hookline dev` is SIGKILLed and
+## restarted; target/soak/summary.json and a table. SOAK_EVENTS=1000 for a
+## quicker run; SOAK_TIME_LIMIT (seconds, 2700) bounds it.
+soak: venv
+	$(CARGO) build --release --bin hookline --bin hookline-soak
+	infra/with-moto.sh timeout --kill-after=30 $$(( $${SOAK_TIME_LIMIT:-2700} + 300 )) ./target/release/hookline-soak
 
 ## The Python tools (moto_server, cfn-lint, sam) in .venv.
 venv:

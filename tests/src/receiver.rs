@@ -38,11 +38,14 @@ pub struct Reply {
     pub body: String,
     /// Wait this long before answering (a hung receiver).
     pub delay: Duration,
+    /// Answer with the request's headers and body as JSON instead of `body`,
+    /// as echo services do.
+    pub echo: bool,
 }
 
 impl Reply {
     pub fn status(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: String::new(), delay: Duration::ZERO }
+        Self { status, headers: Vec::new(), body: String::new(), delay: Duration::ZERO, echo: false }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -57,6 +60,12 @@ impl Reply {
 
     pub fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Echo the request back: `{"headers": {...}, "body": "..."}`.
+    pub fn echo(mut self) -> Self {
+        self.echo = true;
         self
     }
 }
@@ -91,21 +100,25 @@ impl Receiver {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let state = state.clone();
                         async move {
-                            let headers = req
+                            let headers: HashMap<String, String> = req
                                 .headers()
                                 .iter()
                                 .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
                                 .collect();
                             let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            let reply = {
+                            let body = String::from_utf8_lossy(&body).into_owned();
+                            let mut reply = {
                                 let mut s = state.lock().unwrap();
                                 s.received.push(Received {
-                                    headers,
-                                    body: String::from_utf8_lossy(&body).into_owned(),
+                                    headers: headers.clone(),
+                                    body: body.clone(),
                                     at: Instant::now(),
                                 });
                                 s.script.pop_front().or_else(|| s.default.clone()).unwrap_or_else(|| Reply::status(200))
                             };
+                            if reply.echo {
+                                reply.body = serde_json::json!({"headers": headers, "body": body}).to_string();
+                            }
                             tokio::time::sleep(reply.delay).await;
                             let mut response = hyper::Response::builder().status(reply.status);
                             for (k, v) in &reply.headers {

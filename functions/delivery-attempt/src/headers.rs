@@ -42,6 +42,21 @@ pub fn signed_headers(
     Ok(headers)
 }
 
+/// What a request carries that must never be stored: each signature
+/// header's value and the digests in it, and the signing secrets. A
+/// receiver that echoes the request can send any of them back.
+pub fn sensitive_values(headers: &[(String, String)], secrets: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = secrets.to_vec();
+    out.extend(secrets.iter().filter_map(|s| s.strip_prefix("whsec_")).map(str::to_owned));
+    for (_, value) in headers.iter().filter(|(k, _)| k.to_ascii_lowercase().ends_with("signature")) {
+        out.push(value.clone());
+        out.extend(value.split([' ', ',', '=']).filter(|part| part.len() >= 16).map(str::to_owned));
+    }
+    // Whole values before their parts, so a scrub leaves no fragments.
+    out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +107,20 @@ mod tests {
             );
         }
         assert_eq!(header(&h, "X-Signature").unwrap(), shared::signature::legacy_signature(CURRENT, body.as_bytes()));
+    }
+
+    #[test]
+    fn every_signature_and_secret_is_sensitive() {
+        let secrets = [CURRENT.to_owned(), PREVIOUS.to_owned()];
+        let h = signed_headers("X-HMS", &endpoint(true), &secrets, &IDS, "{}", 1_800_000_000).unwrap();
+        let sensitive = sensitive_values(&h, &secrets);
+        for name in ["X-HMS-Signature", "webhook-signature", "X-Signature"] {
+            let value = header(&h, name).unwrap();
+            assert!(sensitive.iter().any(|s| s == value), "{name}");
+        }
+        let hex = header(&h, "X-HMS-Signature").unwrap().trim_start_matches("sha256=");
+        assert!(sensitive.iter().any(|s| s == hex), "the bare digest too");
+        assert!(sensitive.iter().any(|s| s == "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "the key without its prefix");
+        assert!(!sensitive.iter().any(|s| s == "dlv_1" || s == "1800000000"), "ids and timestamps are not secret");
     }
 }

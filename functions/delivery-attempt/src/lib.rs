@@ -4,7 +4,7 @@
 
 pub mod headers;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use shared::aws::sqs::{OutgoingMessage, Queue, MAX_DELAY_SECONDS};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
 use shared::delivery::{
-    breaker_trips, decide, Attempt, AttemptResult, DeliveryMessage, DeliveryStatus, Next, RetryRules,
+    breaker_trips, decide, Attempt, AttemptResult, DeliveryMessage, DeliveryRecord, DeliveryStatus, Next, RetryRules,
     DELIVERED_BODY_BYTES, FAILED_BODY_BYTES, KEPT_RESPONSE_HEADERS,
 };
 use shared::endpoint::{EndpointRecord, EndpointStatus};
@@ -28,11 +28,11 @@ use shared::event::{envelope, EventSnapshot};
 use shared::ids::{EndpointId, TenantId};
 use shared::ops::{announce, Announcement};
 use shared::outbound::OutboundClient;
-use shared::redact::Redactor;
+use shared::redact::{scrub_values, Redactor};
 use shared::retry::{jitter_unit, parse_retry_after};
 use tracing::Instrument;
 
-use headers::{signed_headers, RequestIds};
+use headers::{sensitive_values, signed_headers, RequestIds};
 
 /// How long a worker trusts its copy of an endpoint (status, URL, secret).
 pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -52,6 +52,12 @@ pub struct WorkerState {
     pub http: OutboundClient,
     pub redactor: Redactor,
     endpoints: Mutex<HashMap<(TenantId, EndpointId), CachedEndpoint>>,
+    /// Endpoints this instance counted a failed attempt for since it last
+    /// cleared their streak. Its cached copy of an endpoint may still say
+    /// the streak is zero; without this, a success would leave the counter
+    /// standing and a flaky endpoint would be paused for failures that
+    /// were never consecutive.
+    failing: Mutex<HashSet<(TenantId, EndpointId)>>,
 }
 
 impl WorkerState {
@@ -61,7 +67,16 @@ impl WorkerState {
         let keyring = Keyring::for_config(&config, clients);
         let http = OutboundClient::new(config.target_policy.clone(), &format!("Hookline/{}", shared::VERSION));
         let redactor = Redactor::new(&config.redact_fields);
-        Self { config, db, queue, keyring, http, redactor, endpoints: Mutex::new(HashMap::new()) }
+        Self {
+            config,
+            db,
+            queue,
+            keyring,
+            http,
+            redactor,
+            endpoints: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashSet::new()),
+        }
     }
 
     /// The endpoint and its open secrets (current first), from a short cache.
@@ -147,9 +162,11 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
     let id = &msg.delivery_id;
     if message.attributes.get("ApproximateReceiveCount").is_some_and(|n| n != "1") {
         // A redelivered message may already have been worked: check first.
-        let current = state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())?;
-        if current.is_none_or(|d| d.attempts >= msg.attempt) {
-            return Ok(());
+        match state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())? {
+            None => return Ok(()),
+            Some(d) if d.attempts > msg.attempt => return Ok(()),
+            Some(d) if d.attempts == msg.attempt => return resume_retry(state, &msg, &d).await,
+            Some(_) => {}
         }
     }
     let endpoint_id = id.endpoint_id();
@@ -205,6 +222,9 @@ async fn attempt(
     let headers =
         signed_headers(&state.config.signature_header_prefix, endpoint, secrets, &ids, &body, started_at.timestamp())
             .map_err(|e| e.to_string())?;
+    // An echoing receiver may send the signatures back: never stored.
+    let sensitive = sensitive_values(&headers, secrets);
+    let scrub = |text: &str| state.redactor.text(&scrub_values(text, &sensitive));
     let timeout = Duration::from_secs(endpoint.settings.timeout_seconds.into());
     let sent = state.http.post(&endpoint.settings.url, &headers, body, timeout).await;
     let (result, mut record) = match &sent {
@@ -222,9 +242,14 @@ async fn attempt(
                     .headers
                     .iter()
                     .filter(|(k, _)| result != AttemptResult::Delivered && KEPT_RESPONSE_HEADERS.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), state.redactor.text(v)))
+                    .map(|(k, v)| (k.clone(), scrub(v)))
                     .collect(),
-                response_body: if keep == 0 { String::new() } else { state.redactor.body(&answer.body, keep) },
+                response_body: if keep == 0 {
+                    String::new()
+                } else {
+                    let body = scrub_values(&String::from_utf8_lossy(&answer.body), &sensitive);
+                    state.redactor.body(body.as_bytes(), keep)
+                },
                 outcome: String::new(),
                 manual: msg.manual,
             };
@@ -238,7 +263,7 @@ async fn attempt(
                 status_code: None,
                 error_kind: Some(e.kind.to_owned()),
                 response_headers: Default::default(),
-                response_body: state.redactor.text(&e.detail.chars().take(FAILED_BODY_BYTES).collect::<String>()),
+                response_body: scrub(&e.detail.chars().take(FAILED_BODY_BYTES).collect::<String>()),
                 outcome: String::new(),
                 manual: msg.manual,
             };
@@ -270,13 +295,6 @@ async fn attempt(
         Next::RetryIn(_) => "retry_scheduled",
     }
     .into();
-    // The retry is enqueued before the attempt is recorded: if recording
-    // fails, the message comes back and the retry exists either way.
-    if let Next::RetryIn(delay) = next {
-        let retry =
-            DeliveryMessage { attempt: msg.attempt + 1, not_before: None, event: Some(event.clone()), ..msg.clone() };
-        send(state, message_for(&retry, delay)).await?;
-    }
     let expires_at = Utc::now().timestamp() + i64::from(state.config.retention_days) * 86_400;
     let write = AttemptWrite { status, next_attempt_at, attempt: &record, expires_at };
     match state.db.record_attempt(tenant, id, write).await {
@@ -287,8 +305,30 @@ async fn attempt(
         }
         Err(e) => return Err(e.to_string()),
     }
+    // Recorded first, then the retry: a duplicate of this message stops at
+    // the record above instead of starting a second chain of retries. If
+    // this worker dies in between, the message comes back and
+    // `resume_retry` enqueues the retry.
+    if let Next::RetryIn(delay) = next {
+        let retry =
+            DeliveryMessage { attempt: msg.attempt + 1, not_before: None, event: Some(event.clone()), ..msg.clone() };
+        send(state, message_for(&retry, delay)).await?;
+    }
     tracing::info!(status = status.as_str(), status_code = ?record.status_code, error_kind = ?record.error_kind, duration_ms = record.duration_ms, "attempt recorded");
     after_attempt(state, msg, endpoint, event, result, next).await
+}
+
+/// A redelivered message whose attempt is recorded already: its worker
+/// may have died before enqueueing the retry that attempt scheduled, so it
+/// is enqueued again (a duplicate of one that did go out stops at its record).
+async fn resume_retry(state: &WorkerState, msg: &DeliveryMessage, current: &DeliveryRecord) -> Result<(), String> {
+    if current.status != DeliveryStatus::Retrying {
+        return Ok(());
+    }
+    let wait = current.next_attempt_at.and_then(|at| (at - Utc::now()).to_std().ok()).unwrap_or_default();
+    let retry = DeliveryMessage { attempt: msg.attempt + 1, not_before: None, ..msg.clone() };
+    tracing::info!("re-enqueueing the retry of an attempt recorded before its worker stopped");
+    send(state, message_for(&retry, wait)).await
 }
 
 /// The circuit breaker, 410 handling, and operational events.
@@ -303,8 +343,10 @@ async fn after_attempt(
     let tenant = &msg.tenant_id;
     let endpoint_id = &endpoint.endpoint_id;
     let operational = OPERATIONAL_TYPES.contains(&event.event_type.as_str());
+    let key = (tenant.clone(), endpoint_id.clone());
     if result == AttemptResult::Delivered {
-        if endpoint.consecutive_failures > 0 {
+        let counted_here = state.failing.lock().expect("failing endpoints").remove(&key);
+        if endpoint.consecutive_failures > 0 || counted_here {
             state.db.reset_endpoint_failures(tenant, endpoint_id).await.map_err(|e| e.to_string())?;
             state.forget_endpoint(tenant, endpoint_id);
         }
@@ -323,6 +365,9 @@ async fn after_attempt(
         }
     }
     let failures = state.db.count_endpoint_failure(tenant, endpoint_id).await.map_err(|e| e.to_string())?;
+    if failures.is_some() {
+        state.failing.lock().expect("failing endpoints").insert(key);
+    }
     if failures.is_some_and(|n| breaker_trips(n, state.config.max_consecutive_failures)) {
         let reason = format!("{} consecutive failed attempts", state.config.max_consecutive_failures);
         if state

@@ -16,6 +16,7 @@ use shared::config::Config;
 use shared::event::{NewEvent, OutboxRecord};
 use shared::inbound::{body_as_data, event_type_for, InboundMessage, InboundRecord, InboundStatus};
 use shared::ops::{announce, Announcement};
+use shared::redact::Redactor;
 use tracing::Instrument;
 
 /// Receives after which a failing message is recorded as failed (the
@@ -27,13 +28,15 @@ pub struct ProcessState {
     pub config: Config,
     pub db: Db,
     pub keyring: Keyring,
+    pub redactor: Redactor,
 }
 
 impl ProcessState {
     pub fn new(config: Config, clients: &Clients) -> Self {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
         let keyring = Keyring::for_config(&config, clients);
-        Self { config, db, keyring }
+        let redactor = Redactor::new(&config.redact_fields);
+        Self { config, db, keyring, redactor }
     }
 }
 
@@ -78,6 +81,9 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
     }
     let fail = |reason: String| {
         let record = &record;
+        // A reason may quote the payload (an unusable event type is shown
+        // as found): masked before it is logged, stored or announced.
+        let reason = state.redactor.text(&reason);
         async move {
             tracing::info!(inbound_id = %id, reason = %reason, "inbound webhook failed processing");
             let data = serde_json::json!({

@@ -20,6 +20,8 @@ use shared::event::{EventSnapshot, OutboxRecord};
 
 /// Delivery records written at once.
 const WRITE_CONCURRENCY: usize = 32;
+/// Events of one stream batch whose delivery records are written at once.
+const EVENT_CONCURRENCY: usize = 10;
 /// Queue batches sent at once.
 const SEND_CONCURRENCY: usize = 16;
 /// Larger events travel by reference; the worker reads them from the outbox.
@@ -52,28 +54,34 @@ pub fn wants(endpoint: &EndpointRecord, event: &OutboxRecord, data: &Value) -> b
     endpoint.subscribes_to(&event.event_type) && endpoint.settings.filters.iter().all(|f| f.matches(data))
 }
 
-/// Handles one batch of stream records. Each event's delivery records are
-/// written in order; then the messages of the whole batch go to the queue
-/// together (ten per call whichever events they belong to, so a busy stream
-/// sends about one call per ten deliveries), and each event is marked. The
-/// first event that failed is reported, so Lambda retries from it.
+/// Handles one batch of stream records. The events' delivery records are
+/// written several events at a time; then the messages of the whole batch
+/// go to the queue together (ten per call whichever events they belong to,
+/// so a busy stream sends about one call per ten deliveries), and the
+/// events are marked in stream order. The first event that failed, in
+/// stream order, is reported, so Lambda retries the batch from it (a
+/// repeat is harmless).
 pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    let mut prepared = Vec::new();
-    let mut failed_from = None;
+    let mut events = Vec::new();
     for record in event.payload.records {
         if record.event_name != "INSERT" {
             continue;
         }
-        let outbox: OutboxRecord = match serde_dynamo::from_item(record.change.new_image.clone()) {
-            Ok(o) => o,
-            Err(e) => {
-                // Not an event row (or a shape this version does not know): nothing to fan out.
-                tracing::warn!(error = %e, "skipping an outbox record that is not an event");
-                continue;
-            }
-        };
-        let sequence = record.change.sequence_number.clone();
-        match prepare(state, &outbox).await {
+        match serde_dynamo::from_item::<_, OutboxRecord>(record.change.new_image.clone()) {
+            Ok(outbox) => events.push((record.change.sequence_number.clone(), outbox)),
+            // Not an event row (or a shape this version does not know): nothing to fan out.
+            Err(e) => tracing::warn!(error = %e, "skipping an outbox record that is not an event"),
+        }
+    }
+    let outcomes: Vec<Result<Option<Vec<OutgoingMessage>>, StoreError>> = stream::iter(events.clone())
+        .map(|(_, outbox)| async move { prepare(state, &outbox).await })
+        .buffered(EVENT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut prepared = Vec::new();
+    let mut failed_from = None;
+    for ((sequence, outbox), outcome) in events.into_iter().zip(outcomes) {
+        match outcome {
             Ok(Some(messages)) => prepared.push((sequence, outbox, messages)),
             Ok(None) => {}
             Err(e) => {

@@ -9,6 +9,18 @@ fn r() -> Redactor {
 }
 
 #[test]
+fn known_values_are_scrubbed_also_when_json_escaped_their_slashes() {
+    let values = vec!["v1,ab/cd+efghijk=".to_owned(), "ab/cd+efghijk".to_owned(), "short".to_owned()];
+    let echoed = r#"{"sig":"v1,ab\/cd+efghijk=","again":"ab/cd+efghijk","other":"short"}"#;
+    assert_eq!(
+        scrub_values(echoed, &values),
+        r#"{"sig":"[REDACTED]","again":"[REDACTED]","other":"short"}"#,
+        "too short a value would mangle ordinary text, so it stays"
+    );
+    assert_eq!(scrub_values("nothing here", &values), "nothing here");
+}
+
+#[test]
 fn aadhaar_in_free_text_is_masked_keeping_last_four_and_separators() {
     assert_eq!(r().text("Aadhaar 2345 6789 0123 on file"), "Aadhaar XXXX XXXX 0123 on file");
     assert_eq!(r().text("id=234567890123."), "id=XXXXXXXX0123.");

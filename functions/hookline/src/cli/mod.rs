@@ -49,8 +49,10 @@ pub enum Command {
     /// 127.0.0.1:$HOOKLINE_PORT (3000), queues, streams and schedules.
     ///
     /// Reads HOOKLINE_PORT, HOOKLINE_ADMIN_KEY, HOOKLINE_ALLOWED_PRIVATE_CIDRS,
-    /// HOOKLINE_RETRY_SCALE and AWS_ENDPOINT_URL (use that emulator instead of
-    /// starting moto_server).
+    /// HOOKLINE_RETRY_SCALE, HOOKLINE_SQS_CONCURRENCY (batches in flight per
+    /// queue, 1) and AWS_ENDPOINT_URL (use that emulator instead of starting
+    /// moto_server). Run again on the same emulator and stack name, it keeps
+    /// what is there: tables, queues, messages and secrets.
     Dev {
         /// The SAM template to run.
         #[arg(long, default_value = "template.yaml")]

@@ -5,6 +5,7 @@
 pub mod functions;
 pub mod http_server;
 pub mod moto;
+pub mod positions;
 pub mod provision;
 pub mod schedule;
 pub mod sqs_poller;
@@ -48,6 +49,9 @@ pub struct DevOptions {
     /// Handlers by binary name, taking precedence over the built-in ones
     /// (tests wire probe functions through a template this way).
     pub handlers: BTreeMap<String, Handler>,
+    /// Batches each SQS event source works at once. Lambda keeps several in
+    /// flight per queue; one (the default) keeps local runs in queue order.
+    pub sqs_concurrency: usize,
 }
 
 impl DevOptions {
@@ -62,6 +66,14 @@ impl DevOptions {
         if let Some(cidrs) = var("HOOKLINE_ALLOWED_PRIVATE_CIDRS") {
             parameters.insert("AllowedPrivateCidrs".to_owned(), cidrs);
         }
+        let sqs_concurrency = match var("HOOKLINE_SQS_CONCURRENCY") {
+            Some(n) => n
+                .parse()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| format!("HOOKLINE_SQS_CONCURRENCY={n} is not a number from 1 to 100"))?,
+            None => 1,
+        };
         let extra_env = PASSTHROUGH_ENV.iter().filter_map(|k| Some((k.to_string(), var(k)?))).collect();
         Ok(Self {
             template: PathBuf::from(var("HOOKLINE_TEMPLATE").unwrap_or_else(|| "template.yaml".into())),
@@ -72,6 +84,7 @@ impl DevOptions {
             parameters,
             extra_env,
             handlers: BTreeMap::new(),
+            sqs_concurrency,
         })
     }
 }
@@ -128,10 +141,12 @@ impl Platform {
             }
             parameters.insert(k.clone(), v.clone());
         }
-        let admin_key = opts.admin_key.clone().unwrap_or_else(shared::crypto::generate_api_key);
+        // Without a key of its own, a restart on a provisioned stack keeps
+        // the stack's key, so clients holding it keep working.
         let provision::Provisioned { resolver, admin_key } =
-            provision(&template, &clients, &opts.stack, parameters, Some(admin_key)).await?;
+            provision(&template, &clients, &opts.stack, parameters, opts.admin_key.clone()).await?;
 
+        let positions = positions::Positions::open(&clients.dynamodb, &opts.stack).await?;
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
         let mut tasks = Vec::new();
@@ -180,7 +195,9 @@ impl Platform {
                             handler: h.clone(),
                             timeout,
                         };
-                        tasks.push(tokio::spawn(sqs_poller::run(clients.sqs.clone(), source)));
+                        for _ in 0..opts.sqs_concurrency.max(1) {
+                            tasks.push(tokio::spawn(sqs_poller::run(clients.sqs.clone(), source.clone())));
+                        }
                     }
                     (
                         EventSource::Stream { stream_arn, batch_size, from_start, report_failures, max_retries },
@@ -195,6 +212,7 @@ impl Platform {
                             max_retries: *max_retries,
                             handler: h.clone(),
                             timeout,
+                            positions: positions.clone(),
                         };
                         tasks.push(tokio::spawn(stream_poller::run(clients.streams.clone(), source)));
                     }

@@ -64,7 +64,9 @@ fn key_schema(list: Option<&Value>) -> Result<Vec<KeySchemaElement>, String> {
         .collect()
 }
 
-/// Creates everything and returns how to resolve references to it.
+/// Creates everything and returns how to resolve references to it. Safe to
+/// run again on a provisioned stack: what exists is kept (secrets keep their
+/// values), and `admin_key`, when given, replaces the bootstrap key.
 pub async fn provision(
     template: &Template,
     clients: &DevClients,
@@ -99,7 +101,9 @@ pub async fn provision(
     for (id, res) in template.of_type("AWS::SecretsManager::Secret") {
         let is_admin = admin_secret.as_deref() == Some(id.as_str());
         let wanted = if is_admin { admin_key.clone() } else { None };
-        let (arn, value) = create_secret(clients, &format!("{stack}/{id}"), &res.properties, wanted).await?;
+        // A new admin key has the shape of every other API key.
+        let fresh = is_admin.then(shared::crypto::generate_api_key);
+        let (arn, value) = create_secret(clients, &format!("{stack}/{id}"), &res.properties, wanted, fresh).await?;
         r.refs.insert(id.clone(), arn.clone());
         r.attributes.insert(format!("{id}.Id"), arn);
         if is_admin {
@@ -270,10 +274,11 @@ async fn create_secret(
     name: &str,
     p: &Value,
     wanted: Option<String>,
+    fresh: Option<String>,
 ) -> Result<(String, String), String> {
     let length =
         get(p, "GenerateSecretString").and_then(|g| s(g, "PasswordLength")).and_then(|l| l.parse().ok()).unwrap_or(32);
-    let value = wanted.clone().unwrap_or_else(|| generate_secret(length));
+    let value = wanted.clone().or(fresh).unwrap_or_else(|| generate_secret(length));
     match clients.secrets.create_secret().name(name).secret_string(&value).send().await {
         Ok(out) => Ok((out.arn.unwrap_or_default(), value)),
         Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_exists_exception()) => {

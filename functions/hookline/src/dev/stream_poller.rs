@@ -1,6 +1,8 @@
 //! A DynamoDB stream event source mapping: read every shard in order, invoke
 //! with batches, and on failure retry from the first failed record (with
 //! `ReportBatchItemFailures`) or the whole batch, until the retry limit.
+//! Each settled batch moves the source's saved position, so a restarted
+//! `hookline dev` resumes after it, as the mapping of a crashed Lambda does.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::functions::EventHandler;
+use super::positions::Positions;
 use super::provision::REGION;
 
 /// One stream wired to one function.
@@ -25,6 +28,7 @@ pub struct StreamSource {
     pub max_retries: i64,
     pub handler: EventHandler,
     pub timeout: Duration,
+    pub positions: Positions,
 }
 
 /// DynamoDB JSON (`{"S": "x"}`) of a stream attribute value.
@@ -145,14 +149,30 @@ pub async fn run(client: aws_sdk_dynamodbstreams::Client, source: StreamSource) 
                     } else {
                         ShardIteratorType::TrimHorizon
                     };
-                    let it = client
-                        .get_shard_iterator()
-                        .stream_arn(&source.stream_arn)
-                        .shard_id(&id)
-                        .shard_iterator_type(kind)
-                        .send()
-                        .await;
-                    match it.ok().and_then(|o| o.shard_iterator) {
+                    let saved = source.positions.load(&source.function, &source.stream_arn, &id).await;
+                    let mut it = None;
+                    if let Some(after) = saved {
+                        let resumed = client
+                            .get_shard_iterator()
+                            .stream_arn(&source.stream_arn)
+                            .shard_id(&id)
+                            .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                            .sequence_number(after)
+                            .send()
+                            .await;
+                        it = resumed.ok().and_then(|o| o.shard_iterator);
+                    }
+                    if it.is_none() {
+                        let fresh = client
+                            .get_shard_iterator()
+                            .stream_arn(&source.stream_arn)
+                            .shard_id(&id)
+                            .shard_iterator_type(kind)
+                            .send()
+                            .await;
+                        it = fresh.ok().and_then(|o| o.shard_iterator);
+                    }
+                    match it {
                         Some(it) => {
                             iterators.insert(id, it);
                         }
@@ -178,9 +198,10 @@ pub async fn run(client: aws_sdk_dynamodbstreams::Client, source: StreamSource) 
                 }
             };
             let records = out.records.unwrap_or_default();
-            if !records.is_empty() {
+            if let Some(last) = records.last().map(|r| sequence(r).to_owned()) {
                 idle = false;
                 invoke_until_settled(&source, records).await;
+                source.positions.save(&source.function, &source.stream_arn, &shard, &last).await;
             }
             match out.next_shard_iterator {
                 Some(next) => {
