@@ -114,6 +114,22 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Checks a secret a user brings for a source of this auth type: Standard Webhooks needs a `whsec_` key; the others
+/// take 1 to 256 printable characters with nothing blank at either end, which no header could carry intact (a
+/// `Bearer  s3cret` token loses its leading space on the way).
+pub fn validate_secret(auth: AuthType, secret: &str) -> Result<(), ApiError> {
+    let invalid = |why: &str| Err(ApiError::invalid("invalid_secret", why));
+    match auth {
+        AuthType::None => Ok(()),
+        AuthType::StandardWebhooks => crate::crypto::validate_signing_secret(secret).or_else(|why| invalid(why)),
+        _ if secret.is_empty() || secret.len() > 256 || secret.chars().any(char::is_control) => {
+            invalid("the secret must hold 1 to 256 printable characters")
+        }
+        _ if secret.trim() != secret => invalid("the secret must not start or end with blanks"),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a slug: lowercase letters, digits and `-`, 2 to 64, not starting or ending with `-`.
 pub fn validate_slug(slug: &str) -> Result<(), ApiError> {
     let ok = (2..=64).contains(&slug.len())
@@ -261,6 +277,26 @@ mod tests {
         for bad in ["a", "CRM", "-crm", "crm-", "c r m", "crm/x", &"x".repeat(65)] {
             assert!(validate_slug(bad).is_err(), "{bad}");
         }
+    }
+
+    /// From the `inbound_auth` fuzz target (fuzz/regressions/inbound_auth/bearer-leading-space): a bearer secret
+    /// starting with a blank was accepted, but `Authorization: Bearer  00` reaches us as the token `00`, so no request
+    /// could ever verify. Such secrets are refused when given.
+    #[test]
+    fn secrets_no_header_could_carry_are_refused() {
+        for (auth, bad) in [
+            (AuthType::Bearer, " 00"),
+            (AuthType::Bearer, "s3cret "),
+            (AuthType::Hms, "   "),
+            (AuthType::Github, ""),
+            (AuthType::Basic, "line\nbreak"),
+            (AuthType::StandardWebhooks, "not-whsec"),
+        ] {
+            assert_eq!(validate_secret(auth, bad).unwrap_err().code, "invalid_secret", "{auth:?} {bad:?}");
+        }
+        assert!(validate_secret(AuthType::Bearer, "00").is_ok());
+        assert!(validate_secret(AuthType::Stripe, "whsec_abc def").is_ok());
+        assert!(validate_secret(AuthType::None, "").is_ok());
     }
 
     #[test]

@@ -5,13 +5,15 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::api_key::Principal;
 use shared::aws::StoreError;
-use shared::crypto::{generate_signing_secret, mask_secret, validate_signing_secret};
+use shared::crypto::{generate_signing_secret, mask_secret};
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::{is_builtin, EventTypeRecord};
 use shared::ids::TenantId;
 use shared::inbound_auth::AuthType;
 use shared::page::{ListResponse, PageRequest};
-use shared::source::{validate_slug, SourceCreate, SourcePatch, SourceRecord, SourceSettings, SourceView};
+use shared::source::{
+    validate_secret, validate_slug, SourceCreate, SourcePatch, SourceRecord, SourceSettings, SourceView,
+};
 use utoipa::ToSchema;
 
 use crate::http::{body, json, no_content, query};
@@ -32,14 +34,7 @@ fn choose_secret(auth: AuthType, supplied: Option<String>) -> Result<String, Api
     }
     match supplied {
         None => Ok(generate_signing_secret()),
-        Some(s) if auth == AuthType::StandardWebhooks => {
-            validate_signing_secret(&s).map_err(|why| ApiError::invalid("invalid_secret", why))?;
-            Ok(s)
-        }
-        Some(s) if s.trim().is_empty() || s.len() > 256 || s.chars().any(char::is_control) => {
-            Err(ApiError::invalid("invalid_secret", "the secret must hold 1 to 256 printable characters"))
-        }
-        Some(s) => Ok(s),
+        Some(s) => validate_secret(auth, &s).map(|()| s),
     }
 }
 
