@@ -121,7 +121,7 @@ pub fn validate_secret(auth: AuthType, secret: &str) -> Result<(), ApiError> {
     let invalid = |why: &str| Err(ApiError::invalid("invalid_secret", why));
     match auth {
         AuthType::None => Ok(()),
-        AuthType::StandardWebhooks => crate::crypto::validate_signing_secret(secret).or_else(|why| invalid(why)),
+        AuthType::StandardWebhooks => crate::crypto::validate_signing_secret(secret).or_else(invalid),
         _ if secret.is_empty() || secret.len() > 256 || secret.chars().any(char::is_control) => {
             invalid("the secret must hold 1 to 256 printable characters")
         }
