@@ -115,17 +115,23 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 }
 
 /// Checks a secret a user brings for a source of this auth type: Standard Webhooks needs a `whsec_` key; the others
-/// take 1 to 256 printable characters with nothing blank at either end, which no header could carry intact (a
-/// `Bearer  s3cret` token loses its leading space on the way).
+/// take 1 to 256 printable characters with nothing blank at either end (a `Bearer  s3cret` token loses its leading
+/// space on the way), and a bearer token is ASCII: anything else no header could carry intact.
 pub fn validate_secret(auth: AuthType, secret: &str) -> Result<(), ApiError> {
     let invalid = |why: &str| Err(ApiError::invalid("invalid_secret", why));
     match auth {
         AuthType::None => Ok(()),
-        AuthType::StandardWebhooks => crate::crypto::validate_signing_secret(secret).or_else(invalid),
+        AuthType::StandardWebhooks => {
+            crate::crypto::validate_signing_secret(secret).map_err(|why| ApiError::invalid("invalid_secret", why))
+        }
         _ if secret.is_empty() || secret.len() > 256 || secret.chars().any(char::is_control) => {
             invalid("the secret must hold 1 to 256 printable characters")
         }
         _ if secret.trim() != secret => invalid("the secret must not start or end with blanks"),
+        // The token travels as the header's text, which is ASCII.
+        AuthType::Bearer if !secret.bytes().all(|b| b.is_ascii_graphic() || b == b' ') => {
+            invalid("a bearer token must be printable ASCII")
+        }
         _ => Ok(()),
     }
 }
@@ -279,14 +285,16 @@ mod tests {
         }
     }
 
-    /// From the `inbound_auth` fuzz target (fuzz/regressions/inbound_auth/bearer-leading-space): a bearer secret
-    /// starting with a blank was accepted, but `Authorization: Bearer  00` reaches us as the token `00`, so no request
-    /// could ever verify. Such secrets are refused when given.
+    /// From the `inbound_auth` fuzz target (fuzz/regressions/inbound_auth/bearer-leading-space and bearer-non-ascii):
+    /// bearer secrets starting with a blank, or not ASCII (`Џ`), were accepted, but `Authorization: Bearer  00`
+    /// reaches us as the token `00` and a non-ASCII header cannot be read as text, so no request could ever verify.
+    /// Such secrets are refused when given.
     #[test]
     fn secrets_no_header_could_carry_are_refused() {
         for (auth, bad) in [
             (AuthType::Bearer, " 00"),
             (AuthType::Bearer, "s3cret "),
+            (AuthType::Bearer, "\u{40f}"),
             (AuthType::Hms, "   "),
             (AuthType::Github, ""),
             (AuthType::Basic, "line\nbreak"),
@@ -295,6 +303,7 @@ mod tests {
             assert_eq!(validate_secret(auth, bad).unwrap_err().code, "invalid_secret", "{auth:?} {bad:?}");
         }
         assert!(validate_secret(AuthType::Bearer, "00").is_ok());
+        assert!(validate_secret(AuthType::Hms, "\u{40f}").is_ok(), "HMAC keys never travel in a header");
         assert!(validate_secret(AuthType::Stripe, "whsec_abc def").is_ok());
         assert!(validate_secret(AuthType::None, "").is_ok());
     }
