@@ -40,16 +40,7 @@ async fn inbound_with_status(api: &Api, id: &str, status: &str) -> Value {
 async fn each_auth_type_accepts_a_signed_request_and_refuses_a_forged_one() {
     let stack = Stack::start().await;
     let api = stack.admin();
-    let kinds = [
-        (AuthType::Hms, "hms"),
-        (AuthType::StandardWebhooks, "standard-webhooks"),
-        (AuthType::Stripe, "stripe"),
-        (AuthType::Github, "github"),
-        (AuthType::Shopify, "shopify"),
-        (AuthType::Slack, "slack"),
-        (AuthType::Basic, "basic"),
-        (AuthType::Bearer, "bearer"),
-    ];
+    let kinds = hookline_tests::SIGNED_AUTH_TYPES;
     for (auth, name) in kinds {
         let created = source(&api, json!({"slug": format!("src-{name}"), "auth_type": name})).await;
         let secret = created["secret"].as_str().unwrap().to_owned();

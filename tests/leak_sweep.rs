@@ -156,16 +156,7 @@ async fn no_secret_signature_or_identifier_reaches_a_log_or_an_audit_row() {
 
     // Inbound: every auth type, signed; a forged copy of each; one repeat.
     let mut sent_signatures = Vec::new();
-    let kinds = [
-        (AuthType::Hms, "hms"),
-        (AuthType::StandardWebhooks, "standard-webhooks"),
-        (AuthType::Stripe, "stripe"),
-        (AuthType::Github, "github"),
-        (AuthType::Shopify, "shopify"),
-        (AuthType::Slack, "slack"),
-        (AuthType::Basic, "basic"),
-        (AuthType::Bearer, "bearer"),
-    ];
+    let kinds = hookline_tests::SIGNED_AUTH_TYPES;
     let mut inbound_ids = Vec::new();
     for (n, (auth, name)) in kinds.into_iter().enumerate() {
         let slug = format!("leak-{name}");

@@ -9,6 +9,21 @@ use hookline::dev::moto::Moto;
 use hookline::dev::{DevOptions, Platform};
 use serde_json::Value;
 
+/// Every auth type that checks a credential, with its name in the API.
+pub const SIGNED_AUTH_TYPES: [(shared::inbound_auth::AuthType, &str); 8] = {
+    use shared::inbound_auth::AuthType;
+    [
+        (AuthType::Hms, "hms"),
+        (AuthType::StandardWebhooks, "standard-webhooks"),
+        (AuthType::Stripe, "stripe"),
+        (AuthType::Github, "github"),
+        (AuthType::Shopify, "shopify"),
+        (AuthType::Slack, "slack"),
+        (AuthType::Basic, "basic"),
+        (AuthType::Bearer, "bearer"),
+    ]
+};
+
 /// The emulator every test of this process shares: `AWS_ENDPOINT_URL` when
 /// set (as `make test` does), otherwise a moto started once and ended with
 /// the process.
