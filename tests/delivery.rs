@@ -220,6 +220,57 @@ async fn fifteen_straight_failures_pause_the_endpoint_and_enable_delivers_what_w
 }
 
 #[tokio::test]
+async fn enable_resumes_every_parked_delivery_page_after_page() {
+    use shared::delivery::DeliveryStatus;
+    use shared::ops::resume::RESUME_PAGE;
+
+    let mut opts = delivery_options(0.01);
+    opts.parameters.insert("MaxConsecutiveFailures".into(), "1".into());
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    receiver.answer_by_default(Reply::status(500));
+    let (ep, _) = endpoint(&api, &receiver.url, json!({"retry_policy": "none"})).await;
+    publish(&api, json!({"n": "trips the breaker"})).await;
+    eventually("the endpoint to pause", WAIT, || async {
+        (api.get(&format!("/v1/endpoints/{ep}")).await.body["status"] == "paused").then_some(())
+    })
+    .await;
+    receiver.answer_by_default(Reply::status(200));
+    let before = receiver.received().len();
+    let n = RESUME_PAGE + 15;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
+        futures_util::future::join_all(chunk.iter().map(|i| publish(&api, json!({"n": i})))).await;
+    }
+    let (db, tenant, endpoint_id) = (stack.db(), shared::ids::TenantId::default_tenant(), ep.parse().unwrap());
+    let count = |status: DeliveryStatus| {
+        let (db, tenant, endpoint_id) = (&db, &tenant, &endpoint_id);
+        async move {
+            let all = db.list_deliveries(tenant, endpoint_id, 0, None, usize::MAX, |_| true).await.unwrap();
+            all.iter().filter(|d| d.status == status).count()
+        }
+    };
+    eventually("every delivery to be parked", Duration::from_secs(120), || async {
+        (count(DeliveryStatus::Parked).await == n).then_some(())
+    })
+    .await;
+    assert_eq!(receiver.received().len(), before, "a paused endpoint gets no request");
+
+    let enabled = api.post(&format!("/v1/endpoints/{ep}/enable"), json!({})).await;
+    assert_eq!((enabled.status, &enabled.body["status"]), (200, &json!("active")));
+    let got = receiver.wait_for(before + n, Duration::from_secs(120)).await;
+    let mut numbers: Vec<u64> = got[before..].iter().map(|r| r.json()["data"]["n"].as_u64().unwrap()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), n, "every parked event arrives");
+    eventually("every delivery to be delivered", WAIT, || async {
+        (count(DeliveryStatus::Delivered).await == n).then_some(())
+    })
+    .await;
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
 async fn internal_targets_are_refused_at_registration_and_names_again_at_connect_time() {
     let stack = Stack::start_with(hookline_tests::options()).await;
     let api = stack.admin();

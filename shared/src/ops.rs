@@ -5,6 +5,7 @@
 pub mod health;
 pub mod prune;
 pub mod replay;
+pub mod resume;
 pub mod stats;
 pub mod summary;
 

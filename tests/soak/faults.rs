@@ -79,7 +79,12 @@ pub struct FaultyReceiver {
 
 impl FaultyReceiver {
     pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::listen("127.0.0.1:0", faults).await
+    }
+
+    /// A receiver on a given address: the down endpoint's, once it recovers.
+    pub async fn listen(address: &str, faults: Faults) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let url = format!("http://127.0.0.1:{}/hook", listener.local_addr()?.port());
         let tally = Arc::new(Mutex::new(Tally::default()));
         let shared = tally.clone();

@@ -7,8 +7,10 @@
 //! `target/soak/summary.json` and prints a table.
 //!
 //! Settings (environment): SOAK_EVENTS (10000), SOAK_TIME_LIMIT seconds
-//! (2700), SOAK_KILLS (6), SOAK_RETRY_SCALE (0.001), SOAK_MAX_FAILURES
-//! (MaxConsecutiveFailures, 30), SOAK_SQS_CONCURRENCY (8).
+//! (3600), SOAK_KILLS (6), SOAK_RETRY_SCALE (0.001), SOAK_MAX_FAILURES
+//! (MaxConsecutiveFailures, 30), SOAK_SQS_CONCURRENCY (8), SOAK_RECOVER
+//! (1: at the end, bring the down endpoint back, enable it, and count its
+//! parked deliveries arriving; 0 skips that).
 
 mod child;
 mod faults;
@@ -26,7 +28,7 @@ use shared::ids::{DeliveryId, EndpointId, EventId};
 
 use child::DevProcess;
 use faults::{unit, Faults, FaultyReceiver};
-use report::{Kill, Missing, Receiving, Summary};
+use report::{Kill, Missing, Receiving, Recovery, Summary};
 
 /// The endpoint timeout the soak sets, and how long a hang lasts.
 const TIMEOUT_SECONDS: u64 = 2;
@@ -157,9 +159,11 @@ async fn killer(dev: Arc<tokio::sync::Mutex<DevProcess>>, progress: Arc<Progress
     }
 }
 
-/// Counts an endpoint's deliveries by status through the API.
-async fn statuses(api: &Api, endpoint: &EndpointId) -> Result<BTreeMap<String, usize>, String> {
+/// Counts an endpoint's deliveries by status through the API, and lists
+/// the parked ones.
+async fn statuses(api: &Api, endpoint: &EndpointId) -> Result<(BTreeMap<String, usize>, HashSet<String>), String> {
     let mut counts = BTreeMap::new();
+    let mut parked = HashSet::new();
     let mut cursor: Option<String> = None;
     loop {
         let mut path = format!("/v1/endpoints/{endpoint}/deliveries?limit=250");
@@ -171,11 +175,15 @@ async fn statuses(api: &Api, endpoint: &EndpointId) -> Result<BTreeMap<String, u
             return Err(format!("{path}: {status} {page}"));
         }
         for d in page["data"].as_array().into_iter().flatten() {
-            *counts.entry(d["status"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+            let status = d["status"].as_str().unwrap_or("?");
+            *counts.entry(status.to_owned()).or_default() += 1;
+            if status == "parked" {
+                parked.extend(d["id"].as_str().map(str::to_owned));
+            }
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
-            None => return Ok(counts),
+            None => return Ok((counts, parked)),
         }
     }
 }
@@ -200,15 +208,55 @@ async fn queue_depth(sqs: &aws_sdk_sqs::Client, name: &str) -> Option<(u64, u64)
     ))
 }
 
+/// The down endpoint comes back: a healthy receiver on its address, then
+/// an enable. Waits until every delivery it had parked has arrived.
+async fn recover_down_endpoint(
+    api: &Api,
+    down: &EndpointId,
+    down_url: &str,
+    parked: &HashSet<String>,
+    deadline: Instant,
+) -> Recovery {
+    let healthy = Faults { server_error: 0.0, hang: 0.0, reset: 0.0, hang_for: HANG };
+    let address = down_url.trim_start_matches("http://").trim_end_matches("/hook");
+    let receiver = FaultyReceiver::listen(address, healthy).await.expect("the down endpoint's address is free again");
+    let started = Instant::now();
+    let enable_retries = AtomicU64::new(0);
+    api.insist(reqwest::Method::POST, &format!("/v1/endpoints/{down}/enable"), Some(&json!({})), &enable_retries).await;
+    let enable_seconds = started.elapsed().as_secs_f64();
+    eprintln!("soak: down endpoint back up and enabled ({} parked, enable took {enable_seconds:.2} s)", parked.len());
+    let arrived = |tally: &faults::Tally| parked.iter().filter(|id| tally.delivered.contains_key(*id)).count();
+    let mut last_report = Instant::now();
+    while Instant::now() < deadline && arrived(&receiver.tally.lock().expect("tally")) < parked.len() {
+        if last_report.elapsed() > Duration::from_secs(30) {
+            last_report = Instant::now();
+            eprintln!("soak: resumed {}/{}", arrived(&receiver.tally.lock().expect("tally")), parked.len());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let tally = receiver.tally.lock().expect("tally");
+    let delivered = arrived(&tally);
+    Recovery {
+        parked: parked.len(),
+        delivered,
+        lost: parked.len() - delivered,
+        duplicates: tally.delivered.values().map(|n| (n - 1) as usize).sum(),
+        unexpected: tally.delivered.keys().filter(|k| !parked.contains(*k)).count(),
+        enable_seconds,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let t0 = Instant::now();
     let events: usize = setting("SOAK_EVENTS", 10_000);
-    let time_limit = Duration::from_secs(setting("SOAK_TIME_LIMIT", 2700));
+    let time_limit = Duration::from_secs(setting("SOAK_TIME_LIMIT", 3600));
     let kills: usize = setting("SOAK_KILLS", 6);
     let retry_scale: f64 = setting("SOAK_RETRY_SCALE", 0.001);
     let max_failures: u32 = setting("SOAK_MAX_FAILURES", 30);
     let sqs_concurrency: usize = setting("SOAK_SQS_CONCURRENCY", 8);
+    let recover = setting("SOAK_RECOVER", 1) == 1;
     let aws = std::env::var("AWS_ENDPOINT_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -323,11 +371,12 @@ async fn main() {
 
     // The down endpoint: wait until none of its deliveries is still pending or retrying.
     let mut down_counts = BTreeMap::new();
+    let mut down_parked = HashSet::new();
     while Instant::now() < deadline && !published.is_empty() {
-        if let Ok(counts) = statuses(&api, &down).await {
+        if let Ok((counts, parked)) = statuses(&api, &down).await {
             let open = ["pending", "retrying"].iter().map(|s| counts.get(*s).copied().unwrap_or(0)).sum::<usize>();
             let total: usize = counts.values().sum();
-            down_counts = counts;
+            (down_counts, down_parked) = (counts, parked);
             if open == 0 && total == published.len() {
                 break;
             }
@@ -336,6 +385,11 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(15)).await;
     }
     let settled_at = t0.elapsed();
+    let recovery = if recover && !down_parked.is_empty() && Instant::now() < deadline {
+        Some(recover_down_endpoint(&api, &down, &down_url, &down_parked, deadline).await)
+    } else {
+        None
+    };
     let time_limit_hit = Instant::now() >= deadline;
 
     // What each healthy receiver got against what was published.
@@ -398,6 +452,7 @@ async fn main() {
         dead_lettered,
         queue_left,
         missing_sample,
+        recovery,
         settings: json!({
             "faults": {"server_error": faults.server_error, "hang": faults.hang, "reset": faults.reset},
             "endpoint_timeout_seconds": TIMEOUT_SECONDS, "hang_seconds": HANG.as_secs(), "max_retries": MAX_RETRIES,

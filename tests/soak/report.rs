@@ -46,6 +46,23 @@ pub struct Missing {
     pub detail: Value,
 }
 
+/// The down endpoint brought back and enabled at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    /// Its deliveries parked when it was enabled.
+    pub parked: usize,
+    /// Of those, how many its receiver then got with a 200.
+    pub delivered: usize,
+    pub lost: usize,
+    pub duplicates: usize,
+    /// 200s for deliveries that were not parked (must be 0).
+    pub unexpected: usize,
+    /// How long the enable request took.
+    pub enable_seconds: f64,
+    /// From the enable until the last parked delivery arrived.
+    pub seconds: f64,
+}
+
 /// Everything the run found.
 pub struct Summary {
     pub events: usize,
@@ -68,6 +85,7 @@ pub struct Summary {
     /// Delivery queue at the end: (visible or delayed, in flight).
     pub queue_left: Option<(u64, u64)>,
     pub missing_sample: Vec<Missing>,
+    pub recovery: Option<Recovery>,
     pub settings: Value,
 }
 
@@ -112,6 +130,7 @@ pub fn write(s: &Summary, dir: &Path) -> bool {
         "queue_left": s.queue_left.map(|(visible, in_flight)| json!({"visible": visible, "in_flight": in_flight})),
         "endpoints": s.endpoints,
         "missing_sample": s.missing_sample,
+        "recovery": s.recovery,
         "settings": s.settings,
     });
     let path = dir.join("summary.json");
@@ -128,6 +147,15 @@ pub fn write(s: &Summary, dir: &Path) -> bool {
         ("down endpoint: failed", count("failed").to_string()),
         ("down endpoint: still open", (count("pending") + count("retrying")).to_string()),
         ("down endpoint status", s.down_status.clone()),
+        (
+            "down endpoint enabled: resumed",
+            s.recovery.as_ref().map_or("not run".into(), |r| {
+                format!(
+                    "{} of {} parked in {:.0} s (enable answered in {:.2} s)",
+                    r.delivered, r.parked, r.seconds, r.enable_seconds
+                )
+            }),
+        ),
         ("healthy endpoints paused", paused_healthy.to_string()),
         ("longest failure streak", streak.to_string()),
         ("kills (SIGKILL + restart)", s.kills.len().to_string()),
@@ -170,5 +198,6 @@ pub fn write(s: &Summary, dir: &Path) -> bool {
     }
     println!();
     println!("summary: {}", path.display());
-    lost == 0 && unexpected == 0 && paused_healthy == 0 && !s.time_limit_hit && s.published == s.events
+    let recovered = s.recovery.as_ref().is_none_or(|r| r.lost == 0 && r.unexpected == 0);
+    lost == 0 && unexpected == 0 && paused_healthy == 0 && recovered && !s.time_limit_hit && s.published == s.events
 }

@@ -3,6 +3,7 @@
 //! breaker and the operational events that go with each.
 
 pub mod headers;
+mod resume;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -147,6 +148,9 @@ async fn send(state: &WorkerState, message: OutgoingMessage) -> Result<(), Strin
 
 async fn process(state: &WorkerState, message: &SqsMessage) -> Result<(), String> {
     let body = message.body.as_deref().unwrap_or_default();
+    if let Some(job) = shared::ops::resume::ResumeParked::from_body(body) {
+        return resume::work(state, job).await;
+    }
     let msg: DeliveryMessage = serde_json::from_str(body).map_err(|e| format!("unreadable delivery message: {e}"))?;
     let span = tracing::info_span!("delivery", delivery_id = %msg.delivery_id, attempt = msg.attempt);
     work(state, message, msg).instrument(span).await
@@ -184,10 +188,7 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
         return Ok(());
     };
     if endpoint.status != EndpointStatus::Active {
-        let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying];
-        state.db.set_delivery_status(tenant, id, DeliveryStatus::Parked, &from).await.map_err(|e| e.to_string())?;
-        tracing::info!("endpoint not active; delivery parked");
-        return Ok(());
+        return resume::park(state, &msg).await;
     }
     let event = match &msg.event {
         Some(e) => e.clone(),

@@ -44,6 +44,10 @@ pub(crate) fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
+fn endpoint_key(tenant: &TenantId, id: &EndpointId) -> Item {
+    HashMap::from([("tenant_id".into(), s(tenant.as_str())), ("endpoint_id".into(), s(id.as_str()))])
+}
+
 pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::aws("serialize item", e))
 }
@@ -224,8 +228,16 @@ impl Db {
 
     /// One of the tenant's endpoints.
     pub async fn get_endpoint(&self, tenant: &TenantId, id: &EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
-        let key = HashMap::from([("tenant_id".into(), s(tenant.as_str())), ("endpoint_id".into(), s(id.as_str()))]);
-        self.get(&self.tables.endpoints, key).await
+        self.read(&self.tables.endpoints, endpoint_key(tenant, id), false).await
+    }
+
+    /// Like `get_endpoint`, strongly consistent: sees every write before it.
+    pub async fn get_endpoint_now(
+        &self,
+        tenant: &TenantId,
+        id: &EndpointId,
+    ) -> Result<Option<EndpointRecord>, StoreError> {
+        self.read(&self.tables.endpoints, endpoint_key(tenant, id), true).await
     }
 
     /// The tenant's endpoints after `after` (by id, so by creation time)

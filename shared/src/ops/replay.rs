@@ -16,7 +16,8 @@ fn millis(t: DateTime<Utc>) -> u64 {
     t.timestamp_millis().max(0) as u64
 }
 
-async fn send_one(queue: &Queue, body: String) -> Result<(), StoreError> {
+/// Sends one message that must go.
+pub(crate) async fn send_one(queue: &Queue, body: String) -> Result<(), StoreError> {
     let refused = queue.send_all(&[OutgoingMessage { id: "0".into(), body, delay_seconds: 0 }]).await?;
     if refused.is_empty() {
         Ok(())
@@ -62,16 +63,21 @@ pub async fn requeue(
     if !db.set_delivery_status(&d.tenant_id, &d.delivery_id, DeliveryStatus::Pending, from).await? {
         return Ok(false);
     }
-    let message = DeliveryMessage {
+    send_one(queue, serde_json::to_string(&next_attempt(d, manual)).expect("delivery messages serialize")).await?;
+    Ok(true)
+}
+
+/// The message for a requeued delivery's next attempt; the worker reads
+/// the event from the outbox.
+pub(crate) fn next_attempt(d: &DeliveryRecord, manual: bool) -> DeliveryMessage {
+    DeliveryMessage {
         tenant_id: d.tenant_id.clone(),
         delivery_id: d.delivery_id.clone(),
         attempt: d.attempts + 1,
         not_before: None,
         manual,
         event: None,
-    };
-    send_one(queue, serde_json::to_string(&message).expect("delivery messages serialize")).await?;
-    Ok(true)
+    }
 }
 
 /// Requeues many deliveries, sixteen at a time; returns how many were queued.

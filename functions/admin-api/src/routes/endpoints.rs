@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
 use shared::aws::StoreError;
 use shared::crypto::{generate_signing_secret, validate_signing_secret};
-use shared::delivery::DeliveryStatus;
 use shared::endpoint::{EndpointCreate, EndpointPatch, EndpointRecord, EndpointSettings, EndpointStatus, EndpointView};
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::is_builtin;
@@ -18,7 +17,6 @@ use shared::page::{ListResponse, PageRequest};
 use utoipa::ToSchema;
 
 use crate::http::{body, json, no_content, query, query_bool};
-use crate::routes::deliveries::requeue_all;
 use crate::state::AppState;
 
 /// How long the old secret keeps signing after a rotation, by default.
@@ -206,10 +204,10 @@ pub async fn enable(state: &AppState, p: &Principal, id: &str) -> Result<Respons
         Ok(())
     })
     .await?;
-    let parked =
-        state.db.list_deliveries(&p.tenant, &id, 0, None, usize::MAX, |d| d.status == DeliveryStatus::Parked).await?;
-    let resumed = requeue_all(state, &parked, &[DeliveryStatus::Parked], false).await?;
-    tracing::info!(tenant = %p.tenant, endpoint_id = %id, resumed, "endpoint enabled");
+    // However many are parked, the request stays short: the delivery
+    // worker requeues them a page at a time.
+    shared::ops::resume::start(&state.queue, &p.tenant, &id).await?;
+    tracing::info!(tenant = %p.tenant, endpoint_id = %id, "endpoint enabled; resuming parked deliveries");
     Ok(json(200, &record.masked_view()))
 }
 
