@@ -26,10 +26,10 @@ bench: venv
 ## Fault-injection soak (release build, loopback only, not part of `test`):
 ## events to flaky and dead receivers while `hookline dev` is SIGKILLed and
 ## restarted; target/soak/summary.json and a table. SOAK_EVENTS=1000 for a
-## quicker run; SOAK_TIME_LIMIT (seconds, 3600) bounds it.
+## quicker run; SOAK_TIME_LIMIT (seconds, 4200) bounds it.
 soak: venv
 	$(CARGO) build --release --bin hookline --bin hookline-soak
-	infra/with-moto.sh timeout --kill-after=30 $$(( $${SOAK_TIME_LIMIT:-3600} + 300 )) ./target/release/hookline-soak
+	infra/with-moto.sh timeout --kill-after=30 $$(( $${SOAK_TIME_LIMIT:-4200} + 300 )) ./target/release/hookline-soak
 
 ## The Python tools (moto_server, cfn-lint, sam) in .venv.
 venv:

@@ -7,7 +7,7 @@
 //! `target/soak/summary.json` and prints a table.
 //!
 //! Settings (environment): SOAK_EVENTS (10000), SOAK_TIME_LIMIT seconds
-//! (3600), SOAK_KILLS (6), SOAK_RETRY_SCALE (0.001), SOAK_MAX_FAILURES
+//! (4200), SOAK_KILLS (6), SOAK_RETRY_SCALE (0.001), SOAK_MAX_FAILURES
 //! (MaxConsecutiveFailures, 30), SOAK_SQS_CONCURRENCY (8), SOAK_RECOVER
 //! (1: at the end, bring the down endpoint back, enable it, and count its
 //! parked deliveries arriving; 0 skips that).
@@ -251,7 +251,7 @@ async fn recover_down_endpoint(
 async fn main() {
     let t0 = Instant::now();
     let events: usize = setting("SOAK_EVENTS", 10_000);
-    let time_limit = Duration::from_secs(setting("SOAK_TIME_LIMIT", 3600));
+    let time_limit = Duration::from_secs(setting("SOAK_TIME_LIMIT", 4200));
     let kills: usize = setting("SOAK_KILLS", 6);
     let retry_scale: f64 = setting("SOAK_RETRY_SCALE", 0.001);
     let max_failures: u32 = setting("SOAK_MAX_FAILURES", 30);
