@@ -175,6 +175,24 @@ impl Db {
         self.list_deliveries_between(tenant, endpoint, (since_ms, None), after, want, keep).await
     }
 
+    /// Up to `want` of an endpoint's deliveries after the cursor `after`,
+    /// strongly consistent: a resume must see every delivery parked before it.
+    pub async fn delivery_page_now(
+        &self,
+        tenant: &TenantId,
+        endpoint: &EndpointId,
+        after: Option<&str>,
+        want: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let part = Partition {
+            table: &self.tables.deliveries,
+            index: None,
+            sort_attr: "delivery_key",
+            between: Some((format!("{endpoint}#"), format!("{endpoint}#{}~", DeliveryId::PREFIX))),
+        };
+        self.query_tenant_read(part, true, tenant, after, want, |_| true).await
+    }
+
     /// Like `list_deliveries`, for events created in `[from_ms, until_ms)`.
     pub async fn list_deliveries_between(
         &self,

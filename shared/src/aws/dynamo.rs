@@ -131,7 +131,20 @@ impl Db {
     /// `want` items pass `keep` or the partition ends.
     pub(crate) async fn query_tenant<T: DeserializeOwned>(
         &self,
+        part: Partition<'_>,
+        tenant: &TenantId,
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_tenant_read(part, false, tenant, after, want, keep).await
+    }
+
+    /// `query_tenant`, strongly consistent when `consistent` (base tables only).
+    pub(crate) async fn query_tenant_read<T: DeserializeOwned>(
+        &self,
         Partition { table, index, sort_attr, between }: Partition<'_>,
+        consistent: bool,
         tenant: &TenantId,
         after: Option<&str>,
         want: usize,
@@ -157,6 +170,7 @@ impl Db {
             }
             let out = query
                 .set_exclusive_start_key(start.take())
+                .consistent_read(consistent)
                 .limit(QUERY_PAGE)
                 .send()
                 .await

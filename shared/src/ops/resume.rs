@@ -73,12 +73,13 @@ pub async fn start(queue: &Queue, tenant: &TenantId, endpoint: &EndpointId) -> R
 /// Works one page: each parked delivery in it goes back to `pending` and
 /// onto the queue, ten to a batch call.
 pub async fn page(db: &Db, queue: &Queue, job: &ResumeParked) -> Result<ResumePage, StoreError> {
-    let active = db.get_endpoint(&job.tenant_id, &job.endpoint_id).await?;
+    // Strongly consistent reads: the job may run a few milliseconds after
+    // the enable, and a stale copy would end the resume before it began.
+    let active = db.get_endpoint_now(&job.tenant_id, &job.endpoint_id).await?;
     if active.is_none_or(|e| e.status != EndpointStatus::Active) {
         return Ok(ResumePage::default());
     }
-    let seen =
-        db.list_deliveries(&job.tenant_id, &job.endpoint_id, 0, job.after.as_deref(), RESUME_PAGE, |_| true).await?;
+    let seen = db.delivery_page_now(&job.tenant_id, &job.endpoint_id, job.after.as_deref(), RESUME_PAGE).await?;
     let parked: Vec<&DeliveryRecord> = seen.iter().filter(|d| d.status == DeliveryStatus::Parked).collect();
     let mut resumed = 0;
     for chunk in parked.chunks(crate::aws::sqs::MAX_BATCH) {
