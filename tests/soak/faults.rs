@@ -37,6 +37,16 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// 200s beyond the first for the same `webhook-id`.
+    pub fn duplicates(&self) -> usize {
+        self.delivered.values().map(|n| (n - 1) as usize).sum()
+    }
+
+    /// 200s for ids outside `expected`.
+    pub fn unexpected(&self, expected: &std::collections::HashSet<String>) -> usize {
+        self.delivered.keys().filter(|k| !expected.contains(*k)).count()
+    }
+
     fn failed(&mut self) {
         self.streak += 1;
         self.longest_failure_streak = self.longest_failure_streak.max(self.streak);

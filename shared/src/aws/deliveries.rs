@@ -184,12 +184,7 @@ impl Db {
         after: Option<&str>,
         want: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let part = Partition {
-            table: &self.tables.deliveries,
-            index: None,
-            sort_attr: "delivery_key",
-            between: Some((format!("{endpoint}#"), format!("{endpoint}#{}~", DeliveryId::PREFIX))),
-        };
+        let part = self.endpoint_deliveries(endpoint, (0, None));
         self.query_tenant_read(part, true, tenant, after, want, |_| true).await
     }
 
@@ -203,19 +198,19 @@ impl Db {
         want: usize,
         keep: impl Fn(&DeliveryRecord) -> bool,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        self.query_tenant(self.endpoint_deliveries(endpoint, (from_ms, until_ms)), tenant, after, want, keep).await
+    }
+
+    /// The slice of the deliveries table holding an endpoint's deliveries of
+    /// events created in `[from_ms, until_ms)`.
+    fn endpoint_deliveries(&self, endpoint: &EndpointId, (from_ms, until_ms): (u64, Option<u64>)) -> Partition<'_> {
         let lo = format!("{endpoint}#{}", DeliveryId::lower_bound(from_ms));
         let hi = match until_ms {
             // Inclusive, but every full id sorts after this bare time prefix.
             Some(until) => format!("{endpoint}#{}", DeliveryId::lower_bound(until)),
             None => format!("{endpoint}#{}~", DeliveryId::PREFIX),
         };
-        let part = Partition {
-            table: &self.tables.deliveries,
-            index: None,
-            sort_attr: "delivery_key",
-            between: Some((lo, hi)),
-        };
-        self.query_tenant(part, tenant, after, want, keep).await
+        Partition { table: &self.tables.deliveries, index: None, sort_attr: "delivery_key", between: Some((lo, hi)) }
     }
 }
 
