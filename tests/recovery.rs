@@ -56,7 +56,15 @@ async fn pending_delivery(stack: &Stack, endpoint: &EndpointId) -> (DeliveryReco
 /// `receives` being each one's ApproximateReceiveCount.
 async fn invoke_worker(stack: &Stack, bodies: &[(String, u32)]) -> Value {
     let env = &stack.platform.environments["DeliveryAttemptFunction"];
-    let Some(Handler::Event(worker)) = functions::build("delivery-attempt", env, &stack.platform.sdk).unwrap() else {
+    let policy = stack.platform.policies["DeliveryAttemptFunction"].clone();
+    let sdk = hookline::dev::iam::enforcing(
+        &stack.platform.sdk,
+        &hookline::dev::iam::base_http_client(),
+        policy,
+        &stack.platform.denials,
+    );
+    let Some(Handler::Event(worker)) = functions::build("delivery-attempt", &|k| env.get(k).cloned(), &sdk).unwrap()
+    else {
         panic!("the worker is an event function");
     };
     let messages: Vec<Message> = bodies

@@ -1,6 +1,7 @@
 //! Configuration from the environment variables `template.yaml` sets on every
 //! function (and `hookline dev` sets from the same template).
 
+use crate::ops::health::HealthRules;
 use crate::ssrf::TargetPolicy;
 
 /// Names of the DynamoDB tables.
@@ -33,18 +34,30 @@ pub struct Config {
     pub retry_scale: f64,
     /// Extra field names whose values are masked in logs and audit rows.
     pub redact_fields: String,
-    /// Health check: failure percentage that disables an endpoint (80).
-    pub health_failure_threshold_pct: u32,
-    /// Health check: fewest finished deliveries judged (10).
-    pub health_min_deliveries: u32,
-    /// Health check: hours of deliveries looked at (24).
-    pub health_window_hours: u32,
 }
 
 /// A variable is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+/// A whole number, or `default` when unset.
+fn number(lookup: &impl Fn(&str) -> Option<String>, name: &str, default: u32) -> Result<u32, ConfigError> {
+    match lookup(name).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError(format!("{name}={v} is not a whole number"))),
+    }
+}
+
+/// The health check's rules: `endpoint-health` alone reads them, and the
+/// template sets them for it alone.
+pub fn health_rules(lookup: impl Fn(&str) -> Option<String>) -> Result<HealthRules, ConfigError> {
+    Ok(HealthRules {
+        window: chrono::Duration::hours(number(&lookup, "HOOKLINE_HEALTH_WINDOW_HOURS", 24)?.into()),
+        failure_threshold_pct: number(&lookup, "HOOKLINE_HEALTH_FAILURE_THRESHOLD_PERCENT", 80)?,
+        min_deliveries: number(&lookup, "HOOKLINE_HEALTH_MIN_DELIVERIES", 10)?,
+    })
+}
 
 impl Config {
     /// Reads the process environment.
@@ -57,12 +70,6 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &str| {
             lookup(name).filter(|v| !v.is_empty()).ok_or_else(|| ConfigError(format!("{name} is not set")))
-        };
-        let number = |name: &str, default: u32| -> Result<u32, ConfigError> {
-            match lookup(name).filter(|v| !v.is_empty()) {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|_| ConfigError(format!("{name}={v} is not a whole number"))),
-            }
         };
         let allowed = lookup("HOOKLINE_ALLOWED_PRIVATE_CIDRS").unwrap_or_default();
         let allow_http = lookup("HOOKLINE_ALLOW_HTTP_ENDPOINTS").is_some_and(|v| v == "true");
@@ -87,8 +94,8 @@ impl Config {
             signature_header_prefix: lookup("HOOKLINE_SIGNATURE_HEADER_PREFIX")
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "X-HMS".into()),
-            retention_days: number("HOOKLINE_RETENTION_DAYS", 30)?,
-            max_consecutive_failures: number("HOOKLINE_MAX_CONSECUTIVE_FAILURES", 15)?,
+            retention_days: number(&lookup, "HOOKLINE_RETENTION_DAYS", 30)?,
+            max_consecutive_failures: number(&lookup, "HOOKLINE_MAX_CONSECUTIVE_FAILURES", 15)?,
             target_policy,
             retry_scale: match lookup("HOOKLINE_RETRY_SCALE").filter(|v| !v.is_empty()) {
                 None => 1.0,
@@ -99,9 +106,6 @@ impl Config {
                     .ok_or_else(|| ConfigError(format!("HOOKLINE_RETRY_SCALE={v} is not a positive number")))?,
             },
             redact_fields: lookup("HOOKLINE_REDACT_FIELDS").unwrap_or_default(),
-            health_failure_threshold_pct: number("HOOKLINE_HEALTH_FAILURE_THRESHOLD_PERCENT", 80)?,
-            health_min_deliveries: number("HOOKLINE_HEALTH_MIN_DELIVERIES", 10)?,
-            health_window_hours: number("HOOKLINE_HEALTH_WINDOW_HOURS", 24)?,
         })
     }
 }

@@ -96,8 +96,7 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
     let mut opts = delivery_options(1.0);
     opts.handlers.insert("delivery-attempt".into(), worker.handler());
     let stack = Stack::start_with(opts).await;
-    let env = stack.platform.environments.get("DeliveryAttemptFunction").expect("the worker's environment").clone();
-    worker.start(env, stack.platform.aws_endpoint.clone());
+    worker.start(&stack.platform);
     let api = stack.admin();
     let receiver = Receiver::start().await;
     let created = api.post("/v1/endpoints", json!({"url": receiver.url, "event_types": ["bill.paid"]})).await;

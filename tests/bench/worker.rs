@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline::dev::functions::{build, EventHandler, Handler};
+use hookline::dev::iam;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 enum Job {
-    Start { env: HashMap<String, String>, endpoint: String },
+    Start { env: HashMap<String, String>, endpoint: String, policy: Option<iam::Policy>, denials: iam::Denials },
     Invoke(Value, oneshot::Sender<Result<Value, String>>),
     Cpu(oneshot::Sender<Duration>),
 }
@@ -49,9 +50,14 @@ impl IsolatedWorker {
                     let mut waiting: Vec<(Value, oneshot::Sender<Result<Value, String>>)> = Vec::new();
                     while let Some(job) = rx.recv().await {
                         match job {
-                            Job::Start { env, endpoint } => {
-                                let sdk = hookline::dev::emulator_sdk_config(&endpoint).await;
-                                let Ok(Some(Handler::Event(h))) = build("delivery-attempt", &env, &sdk) else {
+                            Job::Start { env, endpoint, policy, denials } => {
+                                // Its own HTTP client on this thread, checked by the function's role.
+                                let mut sdk = hookline::dev::emulator_sdk_config(&endpoint).await;
+                                if let Some(policy) = policy {
+                                    sdk = iam::enforcing(&sdk, &iam::base_http_client(), policy, &denials);
+                                }
+                                let lookup = |k: &str| env.get(k).cloned();
+                                let Ok(Some(Handler::Event(h))) = build("delivery-attempt", &lookup, &sdk) else {
                                     panic!("the delivery worker builds");
                                 };
                                 for (event, reply) in waiting.drain(..) {
@@ -91,9 +97,17 @@ impl IsolatedWorker {
         }))
     }
 
-    /// Builds the real handler with the function's resolved environment.
-    pub fn start(&self, env: HashMap<String, String>, endpoint: String) {
-        let _ = self.jobs.send(Job::Start { env, endpoint });
+    /// Builds the real handler with the function's resolved environment
+    /// and, when the platform enforces IAM, its role's policy.
+    pub fn start(&self, platform: &hookline::dev::Platform) {
+        let function = "DeliveryAttemptFunction";
+        let env = platform.environments.get(function).expect("the worker's environment").clone();
+        let _ = self.jobs.send(Job::Start {
+            env,
+            endpoint: platform.aws_endpoint.clone(),
+            policy: platform.policies.get(function).cloned(),
+            denials: platform.denials.clone(),
+        });
     }
 
     /// The worker thread's CPU time so far.

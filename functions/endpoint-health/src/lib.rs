@@ -15,11 +15,12 @@ pub const STUCK_AFTER: Duration = Duration::minutes(5);
 /// Built once per cold start.
 pub struct HealthState {
     pub fanout: FanoutState,
+    pub rules: HealthRules,
 }
 
 impl HealthState {
-    pub fn new(config: Config, clients: &Clients) -> Self {
-        Self { fanout: FanoutState::new(config, clients) }
+    pub fn new(config: Config, rules: HealthRules, clients: &Clients) -> Self {
+        Self { fanout: FanoutState::new(config, clients), rules }
     }
 }
 
@@ -27,12 +28,7 @@ impl HealthState {
 pub async fn handle(state: &HealthState, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let config = &state.fanout.config;
     let dry_run = event.payload.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
-    let rules = HealthRules {
-        window: Duration::hours(config.health_window_hours.into()),
-        failure_threshold_pct: config.health_failure_threshold_pct,
-        min_deliveries: config.health_min_deliveries,
-    };
-    let disabled = disable_failing(&state.fanout.db, rules, config.retention_days, dry_run).await?;
+    let disabled = disable_failing(&state.fanout.db, state.rules, config.retention_days, dry_run).await?;
     let now = Utc::now();
     let stuck = stuck_events(&state.fanout.db, now - Duration::days(1), now - STUCK_AFTER).await?;
     let mut redispatched = 0;

@@ -3,13 +3,14 @@
 use endpoint_health::{handle, HealthState};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shared::aws::{load_sdk_config, Clients};
-use shared::config::Config;
+use shared::config::{health_rules, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let state = HealthState::new(config, &Clients::new(&load_sdk_config().await));
+    let rules = health_rules(|name| std::env::var(name).ok())?;
+    let state = HealthState::new(config, rules, &Clients::new(&load_sdk_config().await));
     let state = &state;
     run(service_fn(move |event: LambdaEvent<_>| async move { handle(state, event).await })).await
 }

@@ -1,7 +1,6 @@
 //! The in-process functions: the same handler code each Lambda binary runs,
 //! looked up by the binary name the template gives (`BuildProperties.Binary`).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use shared::aws::Clients;
-use shared::config::Config;
+use shared::config::{health_rules, Config};
 
 /// An HTTP API function.
 pub type HttpHandler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
@@ -50,16 +49,16 @@ where
     })
 }
 
-/// Builds the handler of `binary` with its own environment, or `None` when
-/// this build of `hookline` has no such function.
-pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Result<Option<Handler>, String> {
-    let config = || Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| format!("{binary}: {e}"));
+/// Builds the handler of `binary`, reading its environment through `env`
+/// only, or `None` when this build of `hookline` has no such function.
+pub fn build(binary: &str, env: &dyn Fn(&str) -> Option<String>, sdk: &SdkConfig) -> Result<Option<Handler>, String> {
+    let config = || Config::from_lookup(env).map_err(|e| format!("{binary}: {e}"));
     let clients = Clients::new(sdk);
     // Each function: its state built once from its own environment, then
     // its handler behind the HTTP or the JSON event boundary.
     macro_rules! http {
-        ($state:path, $handle:path) => {{
-            let state = Arc::new(<$state>::new(config()?, &clients));
+        ($state:expr, $handle:path) => {{
+            let state = Arc::new($state);
             Some(Handler::Http(Arc::new(move |req| {
                 let state = state.clone();
                 Box::pin(async move { $handle(&state, req).await })
@@ -67,8 +66,8 @@ pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Re
         }};
     }
     macro_rules! event {
-        ($state:path, $handle:path) => {{
-            let state = Arc::new(<$state>::new(config()?, &clients));
+        ($state:expr, $handle:path) => {{
+            let state = Arc::new($state);
             Some(Handler::Event(typed(move |event| {
                 let state = state.clone();
                 async move { $handle(&state, event).await }
@@ -76,14 +75,21 @@ pub fn build(binary: &str, env: &HashMap<String, String>, sdk: &SdkConfig) -> Re
         }};
     }
     Ok(match binary {
-        "admin-api" => http!(admin_api::AppState, admin_api::handle),
-        "inbound-receipt" => http!(inbound_receipt::ReceiptState, inbound_receipt::handle),
-        "inbound-process" => event!(inbound_process::ProcessState, inbound_process::handle),
-        "outbox-fanout" => event!(outbox_fanout::FanoutState, outbox_fanout::handle),
-        "delivery-attempt" => event!(delivery_attempt::WorkerState, delivery_attempt::handle),
-        "scheduled-summary" => event!(scheduled_summary::SummaryState, scheduled_summary::handle),
-        "prune" => event!(prune::PruneState, prune::handle),
-        "endpoint-health" => event!(endpoint_health::HealthState, endpoint_health::handle),
+        "admin-api" => http!(admin_api::AppState::new(config()?, &clients), admin_api::handle),
+        "inbound-receipt" => http!(inbound_receipt::ReceiptState::new(config()?, &clients), inbound_receipt::handle),
+        "inbound-process" => event!(inbound_process::ProcessState::new(config()?, &clients), inbound_process::handle),
+        "outbox-fanout" => event!(outbox_fanout::FanoutState::new(config()?, &clients), outbox_fanout::handle),
+        "delivery-attempt" => {
+            event!(delivery_attempt::WorkerState::new(config()?, &clients), delivery_attempt::handle)
+        }
+        "scheduled-summary" => {
+            event!(scheduled_summary::SummaryState::new(config()?, &clients), scheduled_summary::handle)
+        }
+        "prune" => event!(prune::PruneState::new(config()?, &clients), prune::handle),
+        "endpoint-health" => {
+            let rules = health_rules(env).map_err(|e| format!("{binary}: {e}"))?;
+            event!(endpoint_health::HealthState::new(config()?, rules, &clients), endpoint_health::handle)
+        }
         _ => None,
     })
 }

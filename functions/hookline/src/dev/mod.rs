@@ -4,9 +4,11 @@
 
 pub mod functions;
 pub mod http_server;
+pub mod iam;
 pub mod moto;
 pub mod positions;
 pub mod provision;
+pub mod roles;
 pub mod schedule;
 pub mod sqs_poller;
 pub mod stream_poller;
@@ -31,7 +33,7 @@ use template::{EventSource, Template};
 
 /// Environment variables passed from `hookline dev`'s own environment to
 /// every function, on top of what the template sets.
-const PASSTHROUGH_ENV: &[&str] = &["HOOKLINE_RETRY_SCALE"];
+pub const PASSTHROUGH_ENV: &[&str] = &["HOOKLINE_RETRY_SCALE"];
 
 /// How to run the local platform.
 #[derive(Clone)]
@@ -52,6 +54,9 @@ pub struct DevOptions {
     /// Batches each SQS event source works at once. Lambda keeps several in
     /// flight per queue; one (the default) keeps local runs in queue order.
     pub sqs_concurrency: usize,
+    /// Check every request a function sends against its role's policy
+    /// (on unless `HOOKLINE_IAM=off`).
+    pub enforce_iam: bool,
 }
 
 impl DevOptions {
@@ -74,6 +79,11 @@ impl DevOptions {
                 .ok_or_else(|| format!("HOOKLINE_SQS_CONCURRENCY={n} is not a number from 1 to 100"))?,
             None => 1,
         };
+        let enforce_iam = match var("HOOKLINE_IAM").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(format!("HOOKLINE_IAM={other}: use on or off")),
+        };
         let extra_env = PASSTHROUGH_ENV.iter().filter_map(|k| Some((k.to_string(), var(k)?))).collect();
         Ok(Self {
             template: PathBuf::from(var("HOOKLINE_TEMPLATE").unwrap_or_else(|| "template.yaml".into())),
@@ -85,6 +95,7 @@ impl DevOptions {
             extra_env,
             handlers: BTreeMap::new(),
             sqs_concurrency,
+            enforce_iam,
         })
     }
 }
@@ -101,6 +112,10 @@ pub struct Platform {
     pub schedules: Arc<Schedules>,
     /// Each function's resolved environment, by logical id.
     pub environments: BTreeMap<String, HashMap<String, String>>,
+    /// Each function's policy, by logical id (none when enforcement is off).
+    pub policies: BTreeMap<String, iam::Policy>,
+    /// Requests refused by a function's policy.
+    pub denials: iam::Denials,
     resolver: template::Resolver,
     tasks: Vec<JoinHandle<()>>,
     moto: Option<Moto>,
@@ -126,7 +141,8 @@ impl Platform {
         };
         let aws_endpoint =
             opts.endpoint_url.clone().or_else(|| moto.as_ref().map(|m| m.endpoint.clone())).unwrap_or_default();
-        let sdk = emulator_sdk_config(&aws_endpoint).await;
+        let http = iam::base_http_client();
+        let sdk = emulator_sdk_config(&aws_endpoint).await.to_builder().http_client(http.clone()).build();
         let clients = DevClients {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
@@ -146,6 +162,11 @@ impl Platform {
         let provision::Provisioned { resolver, admin_key } =
             provision(&template, &clients, &opts.stack, parameters, opts.admin_key.clone()).await?;
 
+        let policies = match opts.enforce_iam {
+            true => Some(roles::policies(&roles::translate(&opts.template)?, &resolver)?),
+            false => None,
+        };
+        let denials = iam::Denials::default();
         let positions = positions::Positions::open(&clients.dynamodb, &opts.stack).await?;
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
@@ -158,9 +179,22 @@ impl Platform {
             }
             env.extend(opts.extra_env.clone());
             let timeout = Duration::from_secs(f.timeout_seconds);
+            // Everything the function sends, its event sources' polls
+            // included (Lambda polls with the function's role), goes out
+            // with the function's own policy.
+            let function_sdk = match &policies {
+                Some(p) => {
+                    let policy = p
+                        .get(&f.logical_id)
+                        .cloned()
+                        .ok_or_else(|| format!("{}: no role in the translated template", f.logical_id))?;
+                    iam::enforcing(&sdk, &http, policy, &denials)
+                }
+                None => sdk.clone(),
+            };
             let built = match opts.handlers.get(&f.binary) {
                 Some(h) => Some(h.clone()),
-                None => functions::build(&f.binary, &env, &sdk)?,
+                None => functions::build(&f.binary, &|k| env.get(k).cloned(), &function_sdk)?,
             };
             let Some(handler) = built else {
                 tracing::warn!(function = %f.logical_id, binary = %f.binary, "no in-process handler; its events are not wired");
@@ -196,7 +230,10 @@ impl Platform {
                             timeout,
                         };
                         for _ in 0..opts.sqs_concurrency.max(1) {
-                            tasks.push(tokio::spawn(sqs_poller::run(clients.sqs.clone(), source.clone())));
+                            tasks.push(tokio::spawn(sqs_poller::run(
+                                aws_sdk_sqs::Client::new(&function_sdk),
+                                source.clone(),
+                            )));
                         }
                     }
                     (
@@ -214,7 +251,10 @@ impl Platform {
                             timeout,
                             positions: positions.clone(),
                         };
-                        tasks.push(tokio::spawn(stream_poller::run(clients.streams.clone(), source)));
+                        tasks.push(tokio::spawn(stream_poller::run(
+                            aws_sdk_dynamodbstreams::Client::new(&function_sdk),
+                            source,
+                        )));
                     }
                     (EventSource::Schedule { name, expression, input, enabled }, Handler::Event(h)) => {
                         let text = resolver
@@ -253,6 +293,8 @@ impl Platform {
             sdk,
             schedules,
             environments,
+            policies: policies.unwrap_or_default(),
+            denials,
             resolver,
             tasks,
             moto,

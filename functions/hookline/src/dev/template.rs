@@ -235,9 +235,19 @@ impl Resolver {
                 Value::Sequence(parts) => self.attribute(&parts.iter().filter_map(text).collect::<Vec<_>>().join(".")),
                 other => self.attribute(&text(other).unwrap_or_default()),
             },
-            "Sub" => {
-                self.substitute(&text(arg).ok_or_else(|| TemplateError("!Sub with variables is not supported".into()))?)
-            }
+            "Sub" => match arg {
+                // [pattern, {name: value}]: the names shadow the stack's own.
+                Value::Sequence(parts) if parts.len() == 2 => {
+                    let pattern = text(&parts[0]).ok_or_else(|| TemplateError("!Sub needs a text pattern".into()))?;
+                    let mut scoped = self.clone();
+                    for (name, value) in parts[1].as_mapping().into_iter().flatten() {
+                        let name = text(name).unwrap_or_default();
+                        scoped.parameters.insert(name, self.resolve(value)?);
+                    }
+                    scoped.substitute(&pattern)
+                }
+                other => self.substitute(&text(other).ok_or_else(|| TemplateError("!Sub needs a pattern".into()))?),
+            },
             "Join" => {
                 let parts = arg
                     .as_sequence()
@@ -327,6 +337,10 @@ Resources:
         assert_eq!(r.resolve(&f.environment["TABLE"]).unwrap(), "dev-Things");
         assert_eq!(r.resolve(&f.environment["QUEUE_ARN"]).unwrap(), "arn:aws:sqs:us-east-1:0:work");
         assert_eq!(r.resolve(&f.environment["URL"]).unwrap(), "https://http://q/work/x/us-east-1");
+        let with_variables: Value =
+            serde_yaml::from_str(r#"{"Fn::Sub": ["arn:${AWS::Region}:${name}/*", {"name": {"Ref": "Things"}}]}"#)
+                .unwrap();
+        assert_eq!(r.resolve(&with_variables).unwrap(), "arn:us-east-1:dev-Things/*");
         assert!(r
             .resolve(&Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
                 tag: serde_yaml::value::Tag::new("Ref"),
