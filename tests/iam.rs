@@ -97,3 +97,41 @@ async fn a_refused_request_fails_as_aws_refuses_it_naming_function_action_and_re
     aws_sdk_dynamodb::Client::new(&sdk).scan().table_name(&table).send().await.expect("allowed");
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_scheduled_function_runs_under_its_role_prune_deleting_what_is_past_retention() {
+    use shared::delivery::{DeliveryRecord, DeliveryStatus};
+    use shared::event::{EventSnapshot, NewEvent, OutboxRecord};
+    use shared::ids::{EventId, TenantId};
+
+    let stack = Stack::start().await;
+    let tenant = TenantId::default_tenant();
+    let ep = stack
+        .admin()
+        .post("/v1/endpoints", json!({"url": "https://hooks.example.com/in", "event_types": ["bill.paid"]}))
+        .await;
+    assert_eq!(ep.status, 201, "{}", ep.body);
+    let old_ms = chrono::Utc::now().timestamp_millis() as u64 - 40 * 86_400_000;
+    let new = NewEvent {
+        event_type: "bill.paid".into(),
+        payload: "{}".into(),
+        idempotency_key: None,
+        correlation_id: None,
+        only_endpoint: None,
+    };
+    let mut event = OutboxRecord::new(&tenant, new, 30);
+    event.event_id = EventId::generate_at(old_ms);
+    event.created_at = chrono::DateTime::from_timestamp_millis(old_ms as i64).unwrap();
+    let endpoint_id = ep.body["id"].as_str().unwrap().parse().unwrap();
+    let mut old = DeliveryRecord::pending(&tenant, &EventSnapshot::from(&event), &endpoint_id, 30);
+    old.status = DeliveryStatus::Delivered;
+    stack.db().create_delivery(&old).await.unwrap();
+
+    for schedule in ["PruneFunction.Daily", "DailySummaryFunction.Midnight", "EndpointHealthFunction.EverySixHours"] {
+        let reply = stack.anonymous().post(&format!("/_dev/schedules/{schedule}"), json!({})).await;
+        assert_eq!(reply.status, 200, "{schedule}: {}", reply.body);
+    }
+    assert!(stack.db().get_delivery(&tenant, &old.delivery_id).await.unwrap().is_none(), "prune deleted it");
+    assert_eq!(stack.platform.denials.lock().unwrap().clone(), vec![]);
+    stack.platform.shutdown().await;
+}
