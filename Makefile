@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: dev test bench soak venv build lint fmt template-check openapi unit clean console-test
+.PHONY: dev test bench soak venv build lint fmt template-check openapi unit clean console-test package
 
 ## Run the whole platform on 127.0.0.1:$${HOOKLINE_PORT:-3000} (Ctrl-C stops it).
 dev: venv
@@ -30,6 +30,12 @@ bench: venv
 soak: venv
 	$(CARGO) build --release --bin hookline --bin hookline-soak
 	infra/with-moto.sh timeout --kill-after=30 $$(( $${SOAK_TIME_LIMIT:-4200} + 300 )) ./target/release/hookline-soak
+
+## `sam build` of template.yaml for arm64 (cargo-lambda and zig from
+## infra/requirements-package.txt into .venv), then checks that every function
+## has an aarch64 .aws-sam/build/<LogicalId>/bootstrap. Not part of `test`.
+package:
+	bash infra/package.sh
 
 ## The Python tools (moto_server, cfn-lint, sam) in .venv.
 venv:
