@@ -101,6 +101,33 @@ pub fn bootstrap_sizes(bin_dir: &Path) -> io::Result<BTreeMap<String, u64>> {
         .collect()
 }
 
+/// What the bench reports for the arm64 bootstraps when `make package` has not been run.
+pub const ARM64_NOT_BUILT: &str = "not built: run make package";
+
+/// Size in bytes of each function's arm64 bootstrap that `make package` (`sam build`) left in
+/// `build_dir` (`.aws-sam/build/<LogicalId>/bootstrap`), keyed like [`bootstrap_sizes`];
+/// `logical_ids` maps a binary name to its function's logical id in the template. `Err` is the
+/// line to report instead: [`ARM64_NOT_BUILT`] when `build_dir` is absent, or which one is missing.
+pub fn arm64_bootstrap_sizes(
+    build_dir: &Path,
+    logical_ids: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, u64>, String> {
+    if !build_dir.is_dir() {
+        return Err(ARM64_NOT_BUILT.to_owned());
+    }
+    FUNCTIONS
+        .iter()
+        .map(|&(function, binary)| {
+            let id = logical_ids.get(binary).ok_or_else(|| format!("{function}: no function builds {binary}"))?;
+            let path = build_dir.join(id).join("bootstrap");
+            let meta = path
+                .metadata()
+                .map_err(|e| format!("{function}: cannot stat {} ({e}): run make package", path.display()))?;
+            Ok((function.to_owned(), meta.len()))
+        })
+        .collect()
+}
+
 /// The median of `samples` (the mean of the two middle values when their count is even); `None` when empty.
 fn median(samples: &mut [f64]) -> Option<f64> {
     samples.sort_by(f64::total_cmp);
@@ -343,6 +370,37 @@ mod tests {
         assert!(err.to_string().starts_with("admin-api: cannot start /nonexistent/hookline-bench/admin-api"), "{err}");
         let err = bootstrap_sizes(Path::new("/nonexistent/hookline-bench")).unwrap_err();
         assert!(err.to_string().starts_with("admin-api: cannot stat"), "{err}");
+    }
+
+    #[test]
+    fn arm64_sizes_come_from_the_sam_build_folder() {
+        let ids: BTreeMap<String, String> = FUNCTIONS
+            .iter()
+            .map(|&(_, binary)| (binary.to_owned(), format!("Fn{}", binary.replace('-', ""))))
+            .collect();
+        let absent = std::env::temp_dir().join(format!("hookline-sam-absent-{}", std::process::id()));
+        assert_eq!(arm64_bootstrap_sizes(&absent, &ids).unwrap_err(), ARM64_NOT_BUILT);
+
+        let dir = std::env::temp_dir().join(format!("hookline-sam-build-{}", std::process::id()));
+        for &(_, binary) in FUNCTIONS {
+            let id = dir.join(&ids[binary]);
+            std::fs::create_dir_all(&id).unwrap();
+            std::fs::write(id.join("bootstrap"), binary).unwrap();
+        }
+        let sizes = arm64_bootstrap_sizes(&dir, &ids);
+        let mut unknown = ids.clone();
+        unknown.remove("prune");
+        let unknown = arm64_bootstrap_sizes(&dir, &unknown);
+        std::fs::remove_file(dir.join("Fnprune").join("bootstrap")).unwrap();
+        let missing = arm64_bootstrap_sizes(&dir, &ids);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let sizes = sizes.unwrap();
+        assert_eq!(sizes.len(), FUNCTIONS.len());
+        assert!(sizes.iter().all(|(function, &size)| size == function.len() as u64), "{sizes:?}");
+        assert_eq!(unknown.unwrap_err(), "prune: no function builds prune");
+        let missing = missing.unwrap_err();
+        assert!(missing.starts_with("prune: cannot stat") && missing.ends_with("run make package"), "{missing}");
     }
 
     /// A directory of stand-in binaries, removed when dropped.

@@ -1,6 +1,7 @@
 //! `make bench`: end-to-end delivery on the local stack against its floor,
 //! AWS requests and dollars per delivery, fan-out to 10,000 endpoints, cold
-//! starts and binary sizes, with the criterion micro benchmarks folded in.
+//! starts and binary sizes (native, and arm64 after `make package`), with the
+//! criterion micro benchmarks folded in.
 //! Writes `target/bench/summary.json` and `docs/performance.md`.
 
 mod coldstart;
@@ -332,6 +333,13 @@ async fn main() {
     let bin_dir = target.join("release");
     let cold = coldstart::cold_starts(&bin_dir, 20).expect("cold starts");
     let sizes = coldstart::bootstrap_sizes(&bin_dir).expect("sizes");
+    let logical_ids = Template::load(&project_template())
+        .and_then(|t| t.functions())
+        .expect("template.yaml")
+        .into_iter()
+        .map(|f| (f.binary, f.logical_id))
+        .collect();
+    let sizes_arm64 = coldstart::arm64_bootstrap_sizes(&root.join(".aws-sam/build"), &logical_ids);
     let micro = report::criterion_medians(&target.join("criterion"));
     let results = report::Results {
         events,
@@ -342,6 +350,7 @@ async fn main() {
         fanout_seconds,
         cold,
         sizes,
+        sizes_arm64,
         micro,
     };
     report::write(&results, &target.join("bench"), &root.join("docs/performance.md"));

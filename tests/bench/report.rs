@@ -22,6 +22,8 @@ pub struct Results<'a> {
     pub fanout_seconds: f64,
     pub cold: BTreeMap<String, f64>,
     pub sizes: BTreeMap<String, u64>,
+    /// The arm64 bootstraps of `make package` (`sam build`), or why there are none.
+    pub sizes_arm64: Result<BTreeMap<String, u64>, String>,
     pub micro: BTreeMap<String, f64>,
 }
 
@@ -90,6 +92,11 @@ pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
         "usd_per_million_eventbridge_api_destinations": cost::eventbridge_api_destinations_per_million(),
         "cold_start_ms": r.cold,
         "bootstrap_bytes": r.sizes,
+        // An object like bootstrap_bytes, or a string saying why there is none.
+        "bootstrap_bytes_arm64": match &r.sizes_arm64 {
+            Ok(sizes) => json!(sizes),
+            Err(why) => json!(why),
+        },
         "fanout_10k_seconds": r.fanout_seconds,
         "fanout_endpoints": r.fanout_endpoints,
         "events": r.events,
@@ -127,9 +134,16 @@ fn table(r: &Results, usd: &BTreeMap<String, f64>) -> String {
     ];
     rows.extend(e.requests.iter().map(|(k, v)| (format!("AWS {k} per delivery"), format!("{v:.2}"))));
     rows.extend(r.cold.iter().map(|(k, v)| (format!("cold start {k}"), format!("{v:.1} ms"))));
-    rows.extend(r.sizes.iter().map(|(k, v)| {
-        (format!("bootstrap {k}"), format!("{:.2} MB ({:.2} MiB)", *v as f64 / 1e6, *v as f64 / 1048576.0))
-    }));
+    let size = |v: u64| format!("{:.2} MB ({:.2} MiB)", v as f64 / 1e6, v as f64 / 1048576.0);
+    for (k, v) in &r.sizes {
+        rows.push((format!("bootstrap {k}"), size(*v)));
+        if let Some(arm) = r.sizes_arm64.as_ref().ok().and_then(|s| s.get(k)) {
+            rows.push((format!("bootstrap {k} arm64 (sam build)"), size(*arm)));
+        }
+    }
+    if let Err(why) = &r.sizes_arm64 {
+        rows.push(("bootstrap arm64 (sam build)".to_owned(), why.clone()));
+    }
     rows.extend(r.micro.iter().map(|(k, v)| (format!("micro {k}"), format!("{:.2} µs", v / 1000.0))));
     let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     rows.iter().map(|(k, v)| format!("{k:<width$}  {v}")).collect::<Vec<_>>().join("\n")
@@ -175,8 +189,8 @@ the fan-out's mark read and its share of the endpoint query.\n\
 - **Lambda**: modelled for 1:1 traffic: one publish invocation per event, fan-out and delivery in batches of ten; durations are the \
 AWS calls on each path at {rtt} ms each plus the measured attempt time and CPU; memory 256 MB (fan-out 512 MB), arm64.\n\
 - **Cold start**: each release binary started 20 times against a stub Lambda Runtime API; time from exec to its first \
-`GET /2018-06-01/runtime/invocation/next`; median. Sizes are the stripped release binaries for the native target ({arch}; \
-`cargo lambda` is not available here, so no arm64 build).\n\
+`GET /2018-06-01/runtime/invocation/next`; median. Sizes are the stripped release binaries for the native target ({arch}); \
+the arm64 ones (Lambda's architecture) are those `make package` (`sam build`) left in `.aws-sam/build/`, when it has been run.\n\
 - **Fan-out**: one event to {fan} endpoints through `outbox-fanout`'s code, timed until every delivery message is in the queue.\n\n\
 ## Figures\n\n```\n{table}\n```\n\n\
 ## Dollars per million deliveries\n\n\
@@ -189,7 +203,7 @@ DynamoDB, SQS and Lambda.\n\n| line | USD per million deliveries |\n|---|---|\n{
 | CPU per successful delivery (worker) | ≤ 0.5 ms | {cpu:.3} ms |\n\
 | cost per million deliveries | ≤ $1.50 | ${total:.2} |\n\
 | cold start | ≤ 30 ms | {cold_max:.1} ms (slowest function) |\n\
-| bootstrap size | ≤ 8 MB | {size_max:.2} MB (largest function) |\n\
+| bootstrap size | ≤ 8 MB | {size_max:.2} MB (largest function; arm64: {arm_max}) |\n\
 | fan-out to 10,000 endpoints | completes | {fanout:.1} s for {fan} endpoints |\n\n\
 ## Where the money goes\n\n\
 DynamoDB writes are most of the bill: {wcu:.2} write units per delivery for one endpoint per event. Each is one of: the outbox \
@@ -227,6 +241,10 @@ batch rather than by event.\n\
         total = usd["total"],
         cold_max = r.cold.values().cloned().fold(0.0, f64::max),
         size_max = r.sizes.values().cloned().max().unwrap_or(0) as f64 / 1e6,
+        arm_max = match &r.sizes_arm64 {
+            Ok(sizes) => format!("{:.2} MB", sizes.values().cloned().max().unwrap_or(0) as f64 / 1e6),
+            Err(why) => why.clone(),
+        },
         fanout = r.fanout_seconds,
         wcu = r.e2e.write_units,
     )
