@@ -378,7 +378,6 @@ mod tests {
             .collect();
         let absent = std::env::temp_dir().join(format!("hookline-sam-absent-{}", std::process::id()));
         assert_eq!(arm64_bootstrap_sizes(&absent, &ids).unwrap_err(), ARM64_NOT_BUILT);
-
         let dir = std::env::temp_dir().join(format!("hookline-sam-build-{}", std::process::id()));
         for &(_, binary) in FUNCTIONS {
             let id = dir.join(&ids[binary]);
@@ -389,7 +388,6 @@ mod tests {
         std::fs::remove_file(dir.join("Fnprune").join("bootstrap")).unwrap();
         let missing = arm64_bootstrap_sizes(&dir, &ids);
         let _ = std::fs::remove_dir_all(&dir);
-
         let sizes = sizes.unwrap();
         assert_eq!(sizes.len(), FUNCTIONS.len());
         assert!(sizes.iter().all(|(function, &size)| size == function.len() as u64), "{sizes:?}");
