@@ -187,6 +187,7 @@ fn envelope_bench(c: &mut Criterion) {
         created_at: Utc.timestamp_opt(TIMESTAMP, 0).single().expect("valid timestamp"),
         payload,
         correlation_id: "corr_01JRZ6W9K3M2N7P8Q4R5S6T7V8".to_owned(),
+        hops: 0,
     };
     let endpoint = EndpointId::generate();
     let delivery = DeliveryId::for_event(&snapshot.event_id, &endpoint);

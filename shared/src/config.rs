@@ -74,7 +74,9 @@ impl Config {
         let allowed = lookup("HOOKLINE_ALLOWED_PRIVATE_CIDRS").unwrap_or_default();
         let allow_http = lookup("HOOKLINE_ALLOW_HTTP_ENDPOINTS").is_some_and(|v| v == "true");
         let target_policy = TargetPolicy::new(&allowed, allow_http)
-            .map_err(|e| ConfigError(format!("HOOKLINE_ALLOWED_PRIVATE_CIDRS: {e}")))?;
+            .map_err(|e| ConfigError(format!("HOOKLINE_ALLOWED_PRIVATE_CIDRS: {e}")))?
+            .with_own_hosts(&lookup("HOOKLINE_OWN_HOSTS").unwrap_or_default())
+            .map_err(|e| ConfigError(format!("HOOKLINE_OWN_HOSTS: {e}")))?;
         Ok(Self {
             tables: Tables {
                 api_keys: required("HOOKLINE_API_KEYS_TABLE")?,

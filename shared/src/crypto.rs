@@ -5,6 +5,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::ids::random_bytes;
@@ -19,6 +20,9 @@ const API_KEY_PREFIX: &str = "hk_";
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// A second key from the same material, for MACs the deployment checks
+    /// itself (the hop header); never the sealing key.
+    mac_key: [u8; 32],
 }
 
 /// A sealed value could not be opened (wrong key, tampering, or corruption).
@@ -26,38 +30,67 @@ pub struct SecretBox {
 #[error("a sealed secret could not be opened: {0}")]
 pub struct OpenError(&'static str);
 
+impl OpenError {
+    pub(crate) fn new(why: &'static str) -> Self {
+        Self(why)
+    }
+}
+
 impl SecretBox {
     /// Derives the 256-bit key from the data key secret's text.
     pub fn from_data_key(material: &str) -> Self {
         let key = Sha256::digest(material.as_bytes());
-        Self { cipher: XChaCha20Poly1305::new(&key) }
+        let mac_key = Sha256::new().chain_update(b"hookline/mac/v1\0").chain_update(material.as_bytes()).finalize();
+        Self { cipher: XChaCha20Poly1305::new(&key), mac_key: mac_key.into() }
+    }
+
+    /// HMAC-SHA256 of `message` under the deployment's MAC key.
+    pub fn mac(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC accepts 32-byte keys");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is [`Self::mac`] of `message`, compared in constant time.
+    pub fn verify_mac(&self, message: &[u8], tag: &[u8]) -> bool {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC accepts 32-byte keys");
+        mac.update(message);
+        mac.verify_slice(tag).is_ok()
+    }
+
+    /// Seals bytes; the result is `nonce || ciphertext`, for a binary attribute.
+    pub fn seal_bytes(&self, plaintext: &[u8], aad: &str) -> Vec<u8> {
+        let nonce_bytes = random_bytes::<24>();
+        let sealed = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce_bytes), Payload { msg: plaintext, aad: aad.as_bytes() })
+            .expect("XChaCha20-Poly1305 encryption does not fail for in-memory input");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens what [`Self::seal_bytes`] made with the same associated data.
+    pub fn open_bytes(&self, sealed: &[u8], aad: &str) -> Result<Vec<u8>, OpenError> {
+        if sealed.len() < 24 + 16 {
+            return Err(OpenError("too short"));
+        }
+        let (nonce, ciphertext) = sealed.split_at(24);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
+            .map_err(|_| OpenError("authentication failed"))
     }
 
     /// Seals `plaintext`; the result is printable and self-describing.
     pub fn seal(&self, plaintext: &str, aad: &str) -> String {
-        let nonce_bytes = random_bytes::<24>();
-        let nonce = XNonce::from_slice(&nonce_bytes);
-        let sealed = self
-            .cipher
-            .encrypt(nonce, Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
-            .expect("XChaCha20-Poly1305 encryption does not fail for in-memory input");
-        let mut out = nonce_bytes.to_vec();
-        out.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
+        format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(self.seal_bytes(plaintext.as_bytes(), aad)))
     }
 
     /// Opens a value made by [`Self::seal`] with the same associated data.
     pub fn open(&self, sealed: &str, aad: &str) -> Result<String, OpenError> {
         let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(OpenError("unknown format"))?;
         let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| OpenError("not base64"))?;
-        if raw.len() < 24 + 16 {
-            return Err(OpenError("too short"));
-        }
-        let (nonce, ciphertext) = raw.split_at(24);
-        let plain = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
-            .map_err(|_| OpenError("authentication failed"))?;
+        let plain = self.open_bytes(&raw, aad)?;
         String::from_utf8(plain).map_err(|_| OpenError("not UTF-8"))
     }
 }
@@ -127,6 +160,20 @@ mod tests {
         assert!(SecretBox::from_data_key("k2").open(&sealed, "a").is_err());
         assert!(SecretBox::from_data_key("k1").open("v1.AAAA", "a").is_err());
         assert!(SecretBox::from_data_key("k1").open("plain", "a").is_err());
+    }
+
+    #[test]
+    fn bytes_seal_without_text_encoding_and_macs_check_in_constant_time() {
+        let boxed = SecretBox::from_data_key("k");
+        let body = vec![0u8, 255, 10, 13];
+        let sealed = boxed.seal_bytes(&body, "inbound/t/inb_1");
+        assert_eq!(sealed.len(), body.len() + 24 + 16, "a nonce and a tag, nothing more");
+        assert_eq!(boxed.open_bytes(&sealed, "inbound/t/inb_1").unwrap(), body);
+        assert!(boxed.open_bytes(&sealed, "inbound/t/inb_2").is_err());
+        let tag = boxed.mac(b"1.dlv_1");
+        assert!(boxed.verify_mac(b"1.dlv_1", &tag));
+        assert!(!boxed.verify_mac(b"2.dlv_1", &tag));
+        assert!(!SecretBox::from_data_key("k2").verify_mac(b"1.dlv_1", &tag));
     }
 
     #[test]

@@ -203,6 +203,9 @@ impl AttemptResult {
     pub fn from_status(status: u16, retry_after: Option<Duration>) -> Self {
         match status {
             200..=299 => Self::Delivered,
+            // Loop Detected: the receiver (Hookline's own inbound among them)
+            // will refuse the same chain again.
+            508 => Self::Permanent { gone: false },
             408 | 429 | 500..=599 => Self::Transient { retry_after },
             410 => Self::Permanent { gone: true },
             _ => Self::Permanent { gone: false },

@@ -8,16 +8,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::crypto::mask_secret;
+use crate::crypto::{mask_secret, OpenError, SecretBox};
 use crate::error::ApiError;
 use crate::event_type::{pattern_matches, validate_pattern};
 use crate::ids::{EndpointId, TenantId};
 
+pub mod custom_headers;
+pub use custom_headers::{MAX_HEADERS, MAX_HEADER_VALUE};
+
 pub const MAX_NAME: usize = 128;
 pub const MAX_DESCRIPTION: usize = 1024;
 pub const MAX_EVENT_TYPES: usize = 100;
-pub const MAX_HEADERS: usize = 20;
-pub const MAX_HEADER_VALUE: usize = 1024;
 pub const MAX_METADATA: usize = 32;
 pub const MAX_METADATA_KEY: usize = 64;
 pub const MAX_METADATA_VALUE: usize = 512;
@@ -25,21 +26,6 @@ pub const MAX_FILTERS: usize = 10;
 pub const MAX_RETRIES: u32 = 20;
 pub const DEFAULT_MAX_RETRIES: u32 = 10;
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
-
-/// Headers Hookline sets itself; a custom header may not replace them.
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "content-type",
-    "content-encoding",
-    "transfer-encoding",
-    "connection",
-    "user-agent",
-    "x-event-type",
-    "x-delivery-id",
-    "x-correlation-id",
-    "x-signature",
-];
 
 /// Whether deliveries are attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -100,7 +86,10 @@ pub struct EndpointSettings {
     pub retry_policy: RetryPolicy,
     pub max_retries: u32,
     pub timeout_seconds: u32,
-    #[serde(default)]
+    /// Plaintext, in memory only: a record stores them sealed (see
+    /// [`EndpointRecord::seal_headers`]). Read from rows written before
+    /// headers were sealed, and sealed on their next write.
+    #[serde(default, skip_serializing)]
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
@@ -129,6 +118,12 @@ pub struct EndpointRecord {
     pub previous_secret_sealed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// The custom headers sealed with the data key, as one JSON map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers_sealed: Option<String>,
+    /// Their names with masked values, so reads need no decryption.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers_masked: BTreeMap<String, String>,
     #[serde(default)]
     pub consecutive_failures: u32,
     /// Optimistic-concurrency counter, bumped on every write.
@@ -163,7 +158,7 @@ impl EndpointRecord {
             retry_policy: s.retry_policy,
             max_retries: s.max_retries,
             timeout_seconds: s.timeout_seconds,
-            headers: s.headers.clone(),
+            headers: self.shown_headers(),
             metadata: s.metadata.clone(),
             filters: s.filters.clone(),
             legacy_signature: s.legacy_signature,
@@ -176,6 +171,32 @@ impl EndpointRecord {
     /// The API view with the secret masked.
     pub fn masked_view(&self) -> EndpointView {
         self.view(self.secret_masked.clone())
+    }
+
+    fn shown_headers(&self) -> BTreeMap<String, String> {
+        match &self.headers_sealed {
+            Some(_) => self.headers_masked.clone(),
+            None => custom_headers::masked(&self.settings.headers),
+        }
+    }
+
+    /// Moves the plaintext custom headers into their sealed and masked
+    /// forms; called before every write that set them.
+    pub fn seal_headers(&mut self, sealer: &SecretBox) {
+        let aad = custom_headers::aad(&self.tenant_id, &self.endpoint_id);
+        self.headers_sealed = custom_headers::seal(&self.settings.headers, sealer, &aad);
+        self.headers_masked = custom_headers::masked(&self.settings.headers);
+        self.settings.headers.clear();
+    }
+
+    /// The custom headers in plaintext, for a delivery or the headers route.
+    pub fn open_headers(&self, sealer: &SecretBox) -> Result<BTreeMap<String, String>, OpenError> {
+        match &self.headers_sealed {
+            Some(sealed) => {
+                custom_headers::open(sealed, sealer, &custom_headers::aad(&self.tenant_id, &self.endpoint_id))
+            }
+            None => Ok(self.settings.headers.clone()),
+        }
     }
 
     /// Installs a new signing secret, sealed; the caller keeps the plaintext
@@ -200,6 +221,7 @@ pub struct EndpointView {
     pub retry_policy: RetryPolicy,
     pub max_retries: u32,
     pub timeout_seconds: u32,
+    /// Names with masked values; `GET /v1/endpoints/{id}/headers` shows them.
     pub headers: BTreeMap<String, String>,
     pub metadata: BTreeMap<String, String>,
     pub filters: Vec<PayloadFilter>,
@@ -352,33 +374,7 @@ impl EndpointSettings {
     }
 
     fn validate_headers(&self, prefix: &str) -> Result<(), ApiError> {
-        too_many("headers", self.headers.len(), MAX_HEADERS)?;
-        let signature_prefix = format!("{}-", prefix.to_ascii_lowercase());
-        for (name, value) in &self.headers {
-            let lower = name.to_ascii_lowercase();
-            let token =
-                !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-            if !token {
-                return Err(ApiError::invalid(
-                    "invalid_header",
-                    format!("header name `{name}` may hold only letters, digits and `-` (64 at most)"),
-                ));
-            }
-            if RESERVED_HEADERS.contains(&lower.as_str())
-                || lower.starts_with("webhook-")
-                || lower.starts_with(&signature_prefix)
-            {
-                return Err(ApiError::invalid(
-                    "reserved_header",
-                    format!("`{name}` is set by Hookline on every delivery and cannot be overridden"),
-                ));
-            }
-            too_long(&format!("header `{name}`"), value, MAX_HEADER_VALUE)?;
-            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-                return Err(ApiError::invalid("invalid_header", format!("header `{name}` contains a line break")));
-            }
-        }
-        Ok(())
+        custom_headers::validate(&self.headers, prefix)
     }
 }
 

@@ -11,7 +11,12 @@ use crate::ids::{random_bytes, DeliveryId, EndpointId, EventId, TenantId};
 
 /// Largest `data` accepted, serialized.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
-/// Longest idempotency key.
+/// The largest payload an outbox row holds. An event made from an inbound
+/// webhook may be larger than a publish allows: wrapping a body that is not
+/// a JSON object, or escaping text, grows it. 320 KiB still leaves the row
+/// room under DynamoDB's 400 KB, and ten rows under Lambda's 6 MB event.
+pub const MAX_STORED_PAYLOAD_BYTES: usize = 320 * 1024;
+/// Longest idempotency key, in bytes (DynamoDB limits keys in bytes).
 pub const MAX_IDEMPOTENCY_KEY: usize = 256;
 /// How long an idempotency key maps to its first event.
 pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
@@ -75,10 +80,10 @@ impl NewEvent {
             ));
         }
         if let Some(key) = &req.idempotency_key {
-            if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY {
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
                 return Err(ApiError::invalid(
                     "invalid_idempotency_key",
-                    format!("idempotency_key must hold 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+                    format!("idempotency_key must hold 1 to {MAX_IDEMPOTENCY_KEY} bytes of UTF-8"),
                 ));
             }
         }
@@ -110,6 +115,9 @@ pub struct OutboxRecord {
     pub only_endpoint: Option<EndpointId>,
     /// TTL (epoch seconds): the retention safety net.
     pub expires_at: i64,
+    /// Deliveries by this deployment that led to this event (see `hops`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hops: u32,
     /// How long the idempotency key holds (default a day); not stored.
     #[serde(skip)]
     pub idempotency_ttl_seconds: Option<i64>,
@@ -138,9 +146,14 @@ impl OutboxRecord {
             idempotency_key: event.idempotency_key,
             only_endpoint: event.only_endpoint,
             expires_at: created_at.timestamp() + i64::from(retention_days) * 86_400,
+            hops: 0,
             idempotency_ttl_seconds: None,
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A random correlation id in UUID v4 form.
@@ -166,6 +179,8 @@ pub struct EventSnapshot {
     pub created_at: DateTime<Utc>,
     pub payload: String,
     pub correlation_id: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hops: u32,
 }
 
 impl From<&OutboxRecord> for EventSnapshot {
@@ -176,6 +191,7 @@ impl From<&OutboxRecord> for EventSnapshot {
             created_at: r.created_at,
             payload: r.payload.clone(),
             correlation_id: r.correlation_id.clone(),
+            hops: r.hops,
         }
     }
 }
@@ -214,6 +230,7 @@ mod tests {
             created_at: Utc::now(),
             payload: json!({"amount": 1200, "note": "quote \" and \\ slash"}).to_string(),
             correlation_id: new_correlation_id(),
+            hops: 0,
         };
         let endpoint = EndpointId::generate();
         let delivery = DeliveryId::for_event(&event.event_id, &endpoint);

@@ -8,14 +8,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::crypto::SecretBox;
+use crate::event::MAX_STORED_PAYLOAD_BYTES;
 use crate::event_type::validate_name;
 use crate::ids::{EventId, InboundId, TenantId};
 use crate::source::SourceRecord;
+
+pub mod body;
 
 /// Largest inbound body accepted.
 pub const MAX_INBOUND_BYTES: usize = 256 * 1024;
 /// Most of a masked body kept for display.
 pub const MASKED_BODY_BYTES: usize = 16 * 1024;
+/// Headers kept per record, and the bytes of each name and value.
+pub const KEPT_HEADERS: usize = 50;
+const KEPT_HEADER_NAME_BYTES: usize = 128;
+const KEPT_HEADER_VALUE_BYTES: usize = 512;
 
 /// Headers never stored: credentials and signatures.
 const SECRET_HEADERS: &[&str] =
@@ -72,8 +80,16 @@ pub struct InboundRecord {
     pub content_type: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The raw body, sealed (see [`body`]); a binary attribute.
+    #[serde(default, with = "body::bytes", skip_serializing_if = "Vec::is_empty")]
+    pub body_box: Vec<u8>,
+    /// The form records took before `body_box`: base64 sealed as text. Read only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub body_sealed: String,
     pub body_masked: String,
+    /// Deliveries by this deployment that led to this webhook (see `hops`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hops: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<EventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +110,23 @@ impl InboundRecord {
     /// The associated data that binds a sealed body to its record.
     pub fn body_aad(tenant: &TenantId, id: &InboundId) -> String {
         format!("inbound/{tenant}/{id}")
+    }
+
+    /// Seals the raw body into the record.
+    pub fn seal_body(&mut self, sealer: &SecretBox, raw: &[u8]) {
+        self.body_box = body::seal(sealer, raw, &Self::body_aad(&self.tenant_id, &self.inbound_id));
+        self.body_sealed.clear();
+    }
+
+    /// The raw body as received, from either stored form.
+    pub fn open_body(&self, sealer: &SecretBox) -> Result<Vec<u8>, String> {
+        let aad = Self::body_aad(&self.tenant_id, &self.inbound_id);
+        if !self.body_box.is_empty() {
+            return body::open(sealer, &self.body_box, &aad);
+        }
+        use base64::Engine;
+        let text = sealer.open(&self.body_sealed, &aad).map_err(|e| e.to_string())?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| e.to_string())
     }
 
     /// The API view.
@@ -156,17 +189,50 @@ pub struct InboundMessage {
     pub inbound_id: InboundId,
 }
 
-/// The headers worth keeping: everything but credentials and signatures,
-/// at most 50, each value cut to 512 bytes.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The headers worth keeping: everything but credentials, signatures and
+/// Hookline's hop header, at most [`KEPT_HEADERS`], names of 128 bytes at
+/// most, each value cut to 512 bytes.
 pub fn kept_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
     headers
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
-            !SECRET_HEADERS.contains(&k.as_str()) && !k.contains("signature") && !k.contains("token")
+            !SECRET_HEADERS.contains(&k.as_str())
+                && !k.contains("signature")
+                && !k.contains("token")
+                && k != crate::hops::HOP_HEADER
+                && k.len() <= KEPT_HEADER_NAME_BYTES
         })
-        .take(50)
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.chars().take(512).collect()))
+        .take(KEPT_HEADERS)
+        .map(|(k, v)| (k.to_ascii_lowercase(), cut_bytes(v, KEPT_HEADER_VALUE_BYTES).to_owned()))
         .collect()
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character.
+pub fn cut_bytes(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Checks that the event a body becomes can be stored; `Err` carries its
+/// size. Escaping can grow a text body up to six times in JSON, so only
+/// bodies that could outgrow the limit are converted to find out.
+pub fn event_payload_fits(body: &[u8], content_type: &str) -> Result<(), usize> {
+    if body.len() * 6 + 64 <= MAX_STORED_PAYLOAD_BYTES {
+        return Ok(());
+    }
+    let size = Value::Object(body_as_data(body, content_type)).to_string().len();
+    if size <= MAX_STORED_PAYLOAD_BYTES {
+        Ok(())
+    } else {
+        Err(size)
+    }
 }
 
 /// The body as a JSON object for an event's `data`: JSON objects as they

@@ -10,6 +10,7 @@ pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod event_type;
+pub mod hops;
 pub mod ids;
 pub mod inbound;
 pub mod inbound_auth;

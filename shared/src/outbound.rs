@@ -125,6 +125,13 @@ impl OutboundClient {
         if let Some(host) = parsed.host() {
             self.policy.check_host(host).map_err(|e| fail("forbidden_target", e.detail))?;
         }
+        // A URL that reaches the deployment's own API would loop; checked
+        // here too, since the list can grow after an endpoint was registered.
+        self.policy.check_own(&parsed).map_err(|e| fail("forbidden_target", e.detail))?;
+        if self.policy.own_port_needs_lookup(&parsed) {
+            let found = self.policy.lookup(parsed.host_str().unwrap_or_default()).await.unwrap_or_default();
+            self.policy.check_own_addresses(&parsed, &found).map_err(|e| fail("forbidden_target", e.detail))?;
+        }
         let mut request = self.client.post(parsed).timeout(timeout).body(body);
         for (k, v) in headers {
             request = request.header(k, v);

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserializer, Serializer};
 
-use crate::event::MAX_PAYLOAD_BYTES;
+use crate::event::MAX_STORED_PAYLOAD_BYTES;
 
 /// Shorter payloads fit a unit as they are.
 const PACK_FROM: usize = 512;
@@ -35,9 +35,9 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String,
 }
 
 /// Inflates a stored payload, refusing anything that grows past the
-/// largest payload a publish accepts.
+/// largest payload an outbox row holds.
 pub fn unpack(packed: &[u8]) -> Result<String, String> {
-    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, MAX_PAYLOAD_BYTES + 1)
+    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, MAX_STORED_PAYLOAD_BYTES + 1)
         .map_err(|e| format!("a stored payload does not inflate: {e}"))?;
     String::from_utf8(bytes).map_err(|_| "a stored payload is not UTF-8".to_owned())
 }
@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn a_corrupt_or_oversized_stored_payload_is_an_error_not_a_panic() {
         assert!(super::unpack(b"not deflate at all").is_err());
-        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b'a'; crate::event::MAX_PAYLOAD_BYTES * 2], 6);
+        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b'a'; crate::event::MAX_STORED_PAYLOAD_BYTES * 2], 6);
         assert!(super::unpack(&bomb).is_err(), "inflating stops at the publish limit");
     }
 }

@@ -14,6 +14,9 @@ use url::{Host, Url};
 
 use crate::error::ApiError;
 
+mod own;
+pub use own::OwnHost;
+
 /// Longest endpoint URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -27,6 +30,8 @@ pub struct TargetPolicy {
     /// Fixed answers for some host names, used instead of DNS and vetted like
     /// any other answer (tests; a local setup without a resolver).
     pub hosts: BTreeMap<String, Vec<IpAddr>>,
+    /// The deployment's own API (see [`own`]): never a target.
+    pub own: Vec<OwnHost>,
 }
 
 /// Why an address is not a permitted target.
@@ -41,6 +46,9 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let [a, b, c, _] = ip.octets();
     let reason = match (a, b, c) {
         _ if ip == Ipv4Addr::new(169, 254, 169, 254) => "the cloud metadata service",
+        // Azure's host-service address (DHCP, DNS, health probes, the agent's
+        // wire server) sits in public space, so no range rule catches it.
+        _ if ip == Ipv4Addr::new(168, 63, 129, 16) => "a cloud host-service address",
         (0, _, _) => "an unspecified (0.0.0.0/8) address",
         (127, _, _) => "a loopback address",
         (10, _, _) | (192, 168, _) => "a private address",
@@ -105,7 +113,7 @@ impl TargetPolicy {
                     .map_err(|_| format!("`{s}` is not a CIDR"))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { allowed, allow_http, hosts: BTreeMap::new() })
+        Ok(Self { allowed, allow_http, hosts: BTreeMap::new(), own: Vec::new() })
     }
 
     /// The addresses `name` resolves to: the fixed table when it names the
@@ -130,10 +138,18 @@ impl TargetPolicy {
         }
         match forbidden_reason(ip) {
             None => Ok(()),
-            Some(reason) => Err(ApiError::invalid(
-                "forbidden_target",
-                format!("the endpoint resolves to {ip}, {reason}; webhooks may only target public addresses"),
-            )),
+            Some(reason) => {
+                let hint = if matches!(reason, "a loopback address" | "a private address") {
+                    " (to reach a receiver on this machine or network while developing, list its range in \
+                     HOOKLINE_ALLOWED_PRIVATE_CIDRS, the AllowedPrivateCidrs parameter when deployed)"
+                } else {
+                    ""
+                };
+                Err(ApiError::invalid(
+                    "forbidden_target",
+                    format!("the endpoint resolves to {ip}, {reason}; webhooks may only target public addresses{hint}"),
+                ))
+            }
         }
     }
 
@@ -193,6 +209,7 @@ impl TargetPolicy {
     /// accepted; the delivery client checks again at connect time.
     pub async fn vet_endpoint_url(&self, raw: &str) -> Result<Url, ApiError> {
         let url = self.check_url(raw)?;
+        self.check_own(&url)?;
         let mut addresses = Vec::new();
         match url.host() {
             Some(Host::Ipv4(ip)) => addresses.push(IpAddr::V4(ip)),
@@ -207,6 +224,7 @@ impl TargetPolicy {
         for ip in &addresses {
             self.check_ip(*ip)?;
         }
+        self.check_own_addresses(&url, &addresses)?;
         let all_allowed_private = !addresses.is_empty() && addresses.iter().all(|ip| self.is_allowed_private(*ip));
         if url.scheme() == "http" && !self.allow_http && !all_allowed_private {
             return Err(ApiError::invalid("insecure_url", "endpoints must use https://"));
@@ -253,6 +271,8 @@ mod tests {
             "https://172.31.255.255/",
             "https://192.168.1.1/",
             "https://169.254.169.254/latest/meta-data/",
+            "https://168.63.129.16/machine?comp=goalstate",
+            "https://[::ffff:168.63.129.16]/",
             "https://169.254.1.1/",
             "https://100.64.0.1/",
             "https://0.0.0.0/",
@@ -378,6 +398,14 @@ mod tests {
         assert!(open.vet_endpoint_url("http://93.184.216.34/").await.is_ok());
         let dev = TargetPolicy::new("127.0.0.0/8", false).unwrap();
         assert!(dev.vet_endpoint_url("http://127.0.0.1:9000/hook").await.is_ok());
+    }
+
+    #[test]
+    fn a_loopback_refusal_says_how_to_reach_a_local_receiver() {
+        let err = strict().check_url("http://127.0.0.1:9000/hook").unwrap_err();
+        assert!(err.detail.contains("HOOKLINE_ALLOWED_PRIVATE_CIDRS"), "{}", err.detail);
+        let metadata = strict().check_url("http://169.254.169.254/").unwrap_err();
+        assert!(!metadata.detail.contains("HOOKLINE_ALLOWED_PRIVATE_CIDRS"), "never a hint to open the metadata service");
     }
 
     #[test]

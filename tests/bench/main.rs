@@ -21,6 +21,7 @@ use hookline::dev::template::Template;
 use hookline_tests::receiver::Receiver;
 use hookline_tests::{delivery_options, emulator, project_template, Api, Stack};
 use serde_json::{json, Value};
+use shared::aws::item_size::item_size;
 use shared::aws::Clients;
 use worker::IsolatedWorker;
 
@@ -144,23 +145,6 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
         read_units,
         attempt_ms,
     }
-}
-
-/// DynamoDB's item size: attribute names plus values.
-fn item_size(item: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> usize {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    fn value(v: &A) -> usize {
-        match v {
-            A::S(s) => s.len(),
-            A::N(n) => n.len().div_ceil(2) + 1,
-            A::Bool(_) | A::Null(_) => 1,
-            A::L(l) => 3 + l.iter().map(|x| 1 + value(x)).sum::<usize>(),
-            A::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value(x)).sum::<usize>(),
-            A::B(b) => b.as_ref().len(),
-            _ => 8,
-        }
-    }
-    item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
 /// Write and read units per delivery, from the stored items' sizes (the

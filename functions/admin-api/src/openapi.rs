@@ -16,6 +16,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
         api_keys::create, api_keys::list, api_keys::delete,
         endpoints::create, endpoints::list, endpoints::get, endpoints::patch, endpoints::delete,
         endpoints::enable, endpoints::disable, endpoints::rotate_secret, endpoints::secret,
+        endpoints::headers,
         event_types::list, event_types::create,
         events::publish,
         deliveries::list, deliveries::get, deliveries::retry, deliveries::retry_bulk, deliveries::send_test,
@@ -55,7 +56,8 @@ pub struct ApiDoc;
         (status = 401, body = ErrorBody, description = "`invalid_signature`: missing, malformed, stale or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The source is disabled"),
         (status = 404, body = ErrorBody, description = "No source has this slug"),
-        (status = 413, body = ErrorBody, description = "The body is larger than 256 KiB"),
+        (status = 413, body = ErrorBody, description = "The body is larger than 256 KiB, or would make an event larger than an event may be"),
+        (status = 508, body = ErrorBody, description = "`webhook_loop`: Hookline itself sent this webhook, and the chain has reached its hop limit"),
         (status = 503, body = ErrorBody, description = "The webhook could not be queued; the provider should retry")))]
 #[allow(dead_code)] // documents a route of another function
 fn receive_webhook() {}

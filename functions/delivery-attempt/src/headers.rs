@@ -1,6 +1,9 @@
 //! The headers of one delivery request, signatures included.
 
-use shared::endpoint::EndpointRecord;
+use std::collections::BTreeMap;
+
+use shared::endpoint::{custom_headers, EndpointRecord};
+use shared::hops::HOP_HEADER;
 use shared::signature::{hms_signature, legacy_signature, standard_signature_header, SignatureError};
 
 /// What identifies one request.
@@ -8,6 +11,8 @@ pub struct RequestIds<'a> {
     pub delivery_id: &'a str,
     pub event_type: &'a str,
     pub correlation_id: &'a str,
+    /// The `X-Hookline-Hop` value (see `shared::hops`).
+    pub hop: &'a str,
 }
 
 /// Every header Hookline sets, then the endpoint's own.
@@ -34,6 +39,7 @@ pub fn signed_headers(
         ("X-Event-Type".to_owned(), ids.event_type.to_owned()),
         ("X-Delivery-Id".to_owned(), ids.delivery_id.to_owned()),
         ("X-Correlation-Id".to_owned(), ids.correlation_id.to_owned()),
+        (HOP_HEADER.to_owned(), ids.hop.to_owned()),
     ];
     if endpoint.settings.legacy_signature {
         headers.push(("X-Signature".to_owned(), legacy_signature(current, body.as_bytes())));
@@ -43,10 +49,16 @@ pub fn signed_headers(
 }
 
 /// What a request carries that must never be stored: each signature
-/// header's value and the digests in it, and the signing secrets. A
-/// receiver that echoes the request can send any of them back.
-pub fn sensitive_values(headers: &[(String, String)], secrets: &[String]) -> Vec<String> {
+/// header's value and the digests in it, the signing secrets, and the
+/// endpoint's custom header values. A receiver that echoes the request can
+/// send any of them back.
+pub fn sensitive_values(
+    headers: &[(String, String)],
+    secrets: &[String],
+    custom: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut out: Vec<String> = secrets.to_vec();
+    out.extend(custom_headers::sensitive_parts(custom));
     out.extend(secrets.iter().filter_map(|s| s.strip_prefix("whsec_")).map(str::to_owned));
     for (_, value) in headers.iter().filter(|(k, _)| k.to_ascii_lowercase().ends_with("signature")) {
         out.push(value.clone());
@@ -77,7 +89,7 @@ mod tests {
     }
 
     const IDS: RequestIds<'static> =
-        RequestIds { delivery_id: "dlv_1", event_type: "bill.paid", correlation_id: "c-1" };
+        RequestIds { delivery_id: "dlv_1", event_type: "bill.paid", correlation_id: "c-1", hop: "v1,1,x" };
     const CURRENT: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const PREVIOUS: &str = "whsec_c2Vjb25kIHNlY3JldCBvZiBhdCBsZWFzdCAyNCBieXRlcw==";
 
@@ -113,7 +125,9 @@ mod tests {
     fn every_signature_and_secret_is_sensitive() {
         let secrets = [CURRENT.to_owned(), PREVIOUS.to_owned()];
         let h = signed_headers("X-HMS", &endpoint(true), &secrets, &IDS, "{}", 1_800_000_000).unwrap();
-        let sensitive = sensitive_values(&h, &secrets);
+        let custom = BTreeMap::from([("Authorization".to_owned(), "Bearer sk_live_abcdef123456".to_owned())]);
+        let sensitive = sensitive_values(&h, &secrets, &custom);
+        assert!(sensitive.iter().any(|s| s == "sk_live_abcdef123456"), "a custom credential's token");
         for name in ["X-HMS-Signature", "webhook-signature", "X-Signature"] {
             let value = header(&h, name).unwrap();
             assert!(sensitive.iter().any(|s| s == value), "{name}");

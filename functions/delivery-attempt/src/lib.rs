@@ -92,8 +92,12 @@ impl WorkerState {
                 return Ok(Some((e.clone(), s.clone())));
             }
         }
-        let Some(record) = self.db.get_endpoint(tenant, id).await.map_err(|e| e.to_string())? else { return Ok(None) };
+        let Some(mut record) = self.db.get_endpoint(tenant, id).await.map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
         let sealer = self.keyring.secret_box().await.map_err(|e| e.to_string())?;
+        // The cached copy holds the custom headers open; it is never written back.
+        record.settings.headers = record.open_headers(sealer).map_err(|e| e.to_string())?;
         let aad = EndpointRecord::secret_aad(tenant, id);
         let mut secrets = vec![sealer.open(&record.secret_sealed, &aad).map_err(|e| e.to_string())?];
         if let (Some(previous), Some(until)) = (&record.previous_secret_sealed, record.previous_secret_expires_at) {
@@ -217,14 +221,20 @@ async fn attempt(
 ) -> Result<(), String> {
     let (tenant, id) = (&msg.tenant_id, &msg.delivery_id);
     let body = envelope(event, &endpoint.endpoint_id, id);
-    let ids =
-        RequestIds { delivery_id: id.as_str(), event_type: &event.event_type, correlation_id: &event.correlation_id };
+    let sealer = state.keyring.secret_box().await.map_err(|e| e.to_string())?;
+    let hop = shared::hops::header_value(sealer, event.hops + 1, id.as_str());
+    let ids = RequestIds {
+        delivery_id: id.as_str(),
+        event_type: &event.event_type,
+        correlation_id: &event.correlation_id,
+        hop: &hop,
+    };
     let started_at = Utc::now();
     let headers =
         signed_headers(&state.config.signature_header_prefix, endpoint, secrets, &ids, &body, started_at.timestamp())
             .map_err(|e| e.to_string())?;
     // An echoing receiver may send the signatures back: never stored.
-    let sensitive = sensitive_values(&headers, secrets);
+    let sensitive = sensitive_values(&headers, secrets, &endpoint.settings.headers);
     let scrub = |text: &str| state.redactor.text(&scrub_values(text, &sensitive));
     let timeout = Duration::from_secs(endpoint.settings.timeout_seconds.into());
     let sent = state.http.post(&endpoint.settings.url, &headers, body, timeout).await;

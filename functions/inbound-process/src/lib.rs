@@ -2,8 +2,6 @@
 //! event in the outbox, carrying its correlation id to outbound deliveries.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use futures_util::future::join_all;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
@@ -13,7 +11,7 @@ use shared::aws::outbox::PublishOutcome;
 use shared::aws::secrets::Keyring;
 use shared::aws::Clients;
 use shared::config::Config;
-use shared::event::{NewEvent, OutboxRecord};
+use shared::event::{NewEvent, OutboxRecord, MAX_STORED_PAYLOAD_BYTES};
 use shared::inbound::{body_as_data, event_type_for, InboundMessage, InboundRecord, InboundStatus};
 use shared::ops::{announce, Announcement};
 use shared::redact::Redactor;
@@ -106,15 +104,26 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
         Ok(t) => t,
         Err(reason) => return fail(reason).await,
     };
+    let payload = Value::Object(data).to_string();
+    if payload.len() > MAX_STORED_PAYLOAD_BYTES {
+        // Receipt refuses such bodies; a record from before that check can still hold one.
+        return fail(format!(
+            "the body becomes an event of {} bytes; events hold at most {MAX_STORED_PAYLOAD_BYTES}",
+            payload.len()
+        ))
+        .await;
+    }
     let event = NewEvent {
         event_type: event_type.clone(),
-        payload: Value::Object(data).to_string(),
+        payload,
         // Processing twice (a redelivered message) publishes once.
         idempotency_key: Some(format!("inbound:{id}")),
         correlation_id: Some(record.correlation_id.clone()),
         only_endpoint: None,
     };
-    let outbox = OutboxRecord::new(tenant, event, state.config.retention_days);
+    let mut outbox = OutboxRecord::new(tenant, event, state.config.retention_days);
+    // Its deliveries carry the count on, so a loop ends at the hop limit.
+    outbox.hops = record.hops;
     let event_id = match state.db.publish(&outbox).await.map_err(|e| e.to_string())? {
         PublishOutcome::Created(id) | PublishOutcome::Duplicate(id) => id,
     };
@@ -145,8 +154,5 @@ async fn announce_failure(state: &ProcessState, record: &InboundRecord, data: Va
 /// The raw body as received.
 pub async fn open_body(state: &ProcessState, record: &InboundRecord) -> Result<Vec<u8>, String> {
     let sealer = state.keyring.secret_box().await.map_err(|e| e.to_string())?;
-    let text = sealer
-        .open(&record.body_sealed, &InboundRecord::body_aad(&record.tenant_id, &record.inbound_id))
-        .map_err(|e| e.to_string())?;
-    STANDARD.decode(text).map_err(|e| e.to_string())
+    record.open_body(sealer)
 }

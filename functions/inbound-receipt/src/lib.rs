@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::aws::dynamo::Db;
@@ -18,9 +16,10 @@ use shared::config::Config;
 use shared::error::ApiError;
 use shared::event::{new_correlation_id, valid_correlation_id};
 use shared::ids::InboundId;
+use shared::hops::{verified_hops, HOP_HEADER, MAX_HOPS};
 use shared::inbound::{
-    kept_headers, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, ReceiptView, MASKED_BODY_BYTES,
-    MAX_INBOUND_BYTES,
+    event_payload_fits, kept_headers, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, ReceiptView,
+    MASKED_BODY_BYTES, MAX_INBOUND_BYTES,
 };
 use shared::inbound_auth::{dedupe_key, verify, AuthType};
 use shared::redact::Redactor;
@@ -87,6 +86,7 @@ fn answer(status: u16, receipt: &ReceiptView) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
+        .header("x-content-type-options", "nosniff")
         .header("x-correlation-id", &receipt.correlation_id)
         .body(Body::Text(serde_json::to_string(receipt).expect("receipts serialize")))
         .expect("static response parts are valid")
@@ -96,6 +96,7 @@ fn error(err: &ApiError) -> Response<Body> {
     Response::builder()
         .status(err.status)
         .header("content-type", "application/json")
+        .header("x-content-type-options", "nosniff")
         .body(Body::Text(serde_json::to_string(&err.body()).expect("error bodies serialize")))
         .expect("static response parts are valid")
 }
@@ -160,6 +161,31 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
         tracing::info!(source = %slug, reason = ?why, "inbound webhook refused");
         return Err(ApiError::new(401, "invalid_signature", "the request could not be authenticated"));
     }
+    let content_type = header(req, "content-type").unwrap_or_default();
+    if let Err(size) = event_payload_fits(body, content_type) {
+        return Err(ApiError::new(
+            413,
+            "payload_too_large",
+            format!(
+                "the body would become an event of {size} bytes; events hold at most {}",
+                shared::event::MAX_STORED_PAYLOAD_BYTES
+            ),
+        ));
+    }
+    let sealer = state.keyring.secret_box().await?;
+    let hops = verified_hops(sealer, header(req, HOP_HEADER), header(req, "webhook-id"));
+    if hops >= MAX_HOPS {
+        // Hookline sent this itself, MAX_HOPS times over: an endpoint points
+        // back at this deployment under a name the target check cannot see.
+        tracing::warn!(source = %slug, hops, webhook_loops_refused = 1, "webhook loop refused");
+        return Err(ApiError::new(
+            508,
+            "webhook_loop",
+            format!(
+                "this webhook was sent by this Hookline deployment {hops} times over; an endpoint points back at its own inbound URL"
+            ),
+        ));
+    }
     let correlation_id = req
         .headers()
         .get("x-correlation-id")
@@ -167,7 +193,9 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
         .filter(|v| valid_correlation_id(v))
         .map(str::to_owned)
         .unwrap_or_else(new_correlation_id);
-    let record = new_record(state, source, req, body, correlation_id).await?;
+    let mut record = new_record(state, source, req, body, correlation_id)?;
+    record.seal_body(sealer, body);
+    record.hops = hops;
     let claim = DedupeClaim {
         source_slug: slug.clone(),
         dedupe_key: record.dedupe_key.clone(),
@@ -208,7 +236,12 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
     }
 }
 
-async fn new_record(
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The record, its body not yet sealed in.
+fn new_record(
     state: &ReceiptState,
     source: &SourceRecord,
     req: &Request,
@@ -216,7 +249,6 @@ async fn new_record(
     correlation_id: String,
 ) -> Result<InboundRecord, ApiError> {
     let id = InboundId::generate();
-    let sealer = state.keyring.secret_box().await?;
     let headers = kept_headers(req.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))))
         .into_iter()
         .map(|(k, v)| {
@@ -234,10 +266,12 @@ async fn new_record(
         correlation_id,
         dedupe_key: dedupe_key(source.settings.dedupe_key.as_deref(), auth, req.headers(), body),
         received_at,
-        content_type: req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+        content_type: shared::inbound::cut_bytes(header(req, "content-type").unwrap_or_default(), 256).to_owned(),
         headers,
-        body_sealed: sealer.seal(&STANDARD.encode(body), &InboundRecord::body_aad(&source.tenant_id, &id)),
+        body_box: Vec::new(),
+        body_sealed: String::new(),
         body_masked: state.redactor.body(body, MASKED_BODY_BYTES),
+        hops: 0,
         event_id: None,
         event_type: None,
         failure_reason: None,

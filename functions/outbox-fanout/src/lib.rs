@@ -119,6 +119,16 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
     Ok(response)
 }
 
+/// Whether the event can ride in its delivery messages. Inside a message
+/// the payload is a JSON string, where every quote and backslash doubles,
+/// so a payload near the limit is measured as it will be sent.
+fn fits_in_message(snapshot: &EventSnapshot) -> bool {
+    let len = snapshot.payload.len();
+    len * 2 < MAX_EMBEDDED_EVENT_BYTES
+        || (len < MAX_EMBEDDED_EVENT_BYTES
+            && serde_json::to_string(snapshot).map(|s| s.len()).unwrap_or(usize::MAX) < MAX_EMBEDDED_EVENT_BYTES)
+}
+
 /// Fans one event out; returns how many deliveries were enqueued. Safe to
 /// run again for the same event: a completed fan-out is skipped, and a
 /// partial one re-enqueues only deliveries that never left `pending`.
@@ -144,7 +154,7 @@ async fn prepare(state: &FanoutState, event: &OutboxRecord) -> Result<Option<Vec
     let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
     let endpoints = state.db.list_endpoints(&event.tenant_id, None, usize::MAX, |e| wants(e, event, &data)).await?;
     let snapshot = Arc::new(EventSnapshot::from(event));
-    let embed = snapshot.payload.len() < MAX_EMBEDDED_EVENT_BYTES;
+    let embed = fits_in_message(&snapshot);
     let retention = state.config.retention_days;
     let messages: Vec<Option<OutgoingMessage>> = stream::iter(endpoints)
         .map(|endpoint| {

@@ -17,7 +17,8 @@ use crate::endpoint::{EndpointRecord, EndpointStatus};
 use crate::event_type::EventTypeRecord;
 use crate::ids::{ApiKeyId, EndpointId, TenantId};
 
-pub(crate) type Item = HashMap<String, AttributeValue>;
+/// One DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
 
 /// The index of API keys by tenant (see template.yaml).
 pub const API_KEYS_BY_TENANT: &str = "by_tenant";
@@ -48,8 +49,13 @@ fn endpoint_key(tenant: &TenantId, id: &EndpointId) -> Item {
     HashMap::from([("tenant_id".into(), s(tenant.as_str())), ("endpoint_id".into(), s(id.as_str()))])
 }
 
+/// Serializes an item, refusing one DynamoDB would refuse for its size.
 pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(value).map_err(|e| StoreError::aws("serialize item", e))
+    let item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::aws("serialize item", e))?;
+    match super::item_size::item_size(&item) {
+        size if size > super::item_size::MAX_ITEM_BYTES => Err(StoreError::TooLarge(size)),
+        _ => Ok(item),
+    }
 }
 
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {

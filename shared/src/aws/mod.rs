@@ -3,6 +3,7 @@
 pub mod deliveries;
 pub mod dynamo;
 pub mod inbound;
+pub mod item_size;
 pub mod metrics;
 pub mod outbox;
 pub mod secrets;
@@ -17,6 +18,9 @@ pub enum StoreError {
     /// A conditional write lost: the item exists, is gone, or changed.
     #[error("conditional write refused")]
     Conflict,
+    /// The item would be larger than DynamoDB stores (`MAX_ITEM_BYTES`).
+    #[error("the item would be {0} bytes, more than DynamoDB's 400 KB")]
+    TooLarge(usize),
     /// Anything else the service or the network said.
     #[error("{0}")]
     Aws(String),
@@ -41,6 +45,11 @@ impl From<StoreError> for crate::error::ApiError {
             StoreError::Conflict => {
                 crate::error::ApiError::conflict("conflict", "the resource changed meanwhile; try again")
             }
+            StoreError::TooLarge(bytes) => crate::error::ApiError::new(
+                413,
+                "payload_too_large",
+                format!("this would be stored as {bytes} bytes; at most {} fit", item_size::MAX_ITEM_BYTES),
+            ),
             StoreError::Aws(msg) => crate::error::ApiError::internal(msg),
         }
     }

@@ -72,7 +72,7 @@ fn each_rule_has_its_own_code() {
         with(&|s| {
             s.headers.insert("X-Ok".into(), "a\r\nb".into());
         }),
-        "invalid_header"
+        "invalid_header_value"
     );
     assert_eq!(with(&|s| s.headers = (0..21).map(|i| (format!("X-H{i}"), "v".into())).collect()), "too_many_items");
     assert_eq!(

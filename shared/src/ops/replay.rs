@@ -124,16 +124,13 @@ pub async fn replay_inbound(
     sealer: &SecretBox,
     original: &InboundRecord,
 ) -> Result<InboundRecord, StoreError> {
-    let body = sealer
-        .open(&original.body_sealed, &InboundRecord::body_aad(&original.tenant_id, &original.inbound_id))
-        .map_err(|e| StoreError::Aws(e.to_string()))?;
+    let body = original.open_body(sealer).map_err(StoreError::Aws)?;
     let id = InboundId::generate();
-    let clone = InboundRecord {
+    let mut clone = InboundRecord {
         inbound_id: id.clone(),
         status: InboundStatus::Received,
         correlation_id: new_correlation_id(),
         received_at: Utc::now(),
-        body_sealed: sealer.seal(&body, &InboundRecord::body_aad(&original.tenant_id, &id)),
         event_id: None,
         event_type: None,
         failure_reason: None,
@@ -141,6 +138,7 @@ pub async fn replay_inbound(
         duplicate_of: None,
         ..original.clone()
     };
+    clone.seal_body(sealer, &body);
     db.put_inbound(&clone).await?;
     let message = InboundMessage { tenant_id: clone.tenant_id.clone(), inbound_id: id };
     send_one(queue, serde_json::to_string(&message).expect("inbound messages serialize")).await?;

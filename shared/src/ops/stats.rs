@@ -148,6 +148,7 @@ mod tests {
             created_at: at.parse().unwrap(),
             payload: "{}".into(),
             correlation_id: "c".into(),
+            hops: 0,
         };
         let mut d = DeliveryRecord::pending(&TenantId::default_tenant(), &event, &EndpointId::generate(), 30);
         d.created_at = at.parse().unwrap();

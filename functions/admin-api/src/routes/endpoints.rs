@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
 use shared::aws::StoreError;
 use shared::crypto::{generate_signing_secret, validate_signing_secret};
-use shared::endpoint::{EndpointCreate, EndpointPatch, EndpointRecord, EndpointSettings, EndpointStatus, EndpointView};
+use shared::endpoint::{custom_headers, EndpointCreate, EndpointPatch, EndpointRecord, EndpointSettings, EndpointStatus, EndpointView};
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::is_builtin;
 use shared::ids::{EndpointId, TenantId};
@@ -38,6 +38,13 @@ pub struct RotateSecret {
 #[serde(deny_unknown_fields)]
 pub struct DisableEndpoint {
     pub reason: Option<String>,
+}
+
+/// `GET /v1/endpoints/{id}/headers`
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EndpointHeaders {
+    /// Every custom header with its value in full.
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// `GET /v1/endpoints/{id}/secret`
@@ -75,10 +82,15 @@ async fn modify(
     id: &EndpointId,
     change: impl Fn(&mut EndpointRecord) -> Result<(), ApiError>,
 ) -> Result<EndpointRecord, ApiError> {
+    let sealer = state.keyring.secret_box().await?;
     for _ in 0..5 {
         let mut record = load(state, tenant, id).await?;
         let expected = record.version;
         change(&mut record)?;
+        if record.headers_sealed.is_none() && !record.settings.headers.is_empty() {
+            // A row from before headers were sealed: sealed as it is written back.
+            record.seal_headers(sealer);
+        }
         record.version = expected + 1;
         record.updated_at = Utc::now();
         match state.db.replace_endpoint(&record, expected).await {
@@ -108,7 +120,8 @@ pub async fn create(state: &AppState, p: &Principal, req: &Request) -> Result<Re
         None => generate_signing_secret(),
     };
     let id = EndpointId::generate();
-    let sealed = state.keyring.secret_box().await?.seal(&secret, &EndpointRecord::secret_aad(&p.tenant, &id));
+    let sealer = state.keyring.secret_box().await?;
+    let sealed = sealer.seal(&secret, &EndpointRecord::secret_aad(&p.tenant, &id));
     let now = Utc::now();
     let mut record = EndpointRecord {
         tenant_id: p.tenant.clone(),
@@ -120,12 +133,15 @@ pub async fn create(state: &AppState, p: &Principal, req: &Request) -> Result<Re
         secret_masked: String::new(),
         previous_secret_sealed: None,
         previous_secret_expires_at: None,
+        headers_sealed: None,
+        headers_masked: Default::default(),
         consecutive_failures: 0,
         version: 1,
         created_at: now,
         updated_at: now,
     };
     record.set_secret(sealed, &secret);
+    record.seal_headers(sealer);
     state.db.create_endpoint(&record).await?;
     tracing::info!(tenant = %p.tenant, endpoint_id = %record.endpoint_id, "endpoint created");
     Ok(json(201, &record.view(secret)))
@@ -171,10 +187,19 @@ pub async fn patch(state: &AppState, p: &Principal, id: &str, req: &Request) -> 
     }
     let tenant_types = known_types(state, &p.tenant).await?;
     let prefix = state.config.signature_header_prefix.clone();
+    let sealer = state.keyring.secret_box().await?;
     let record = modify(state, &p.tenant, &id, |record| {
-        let next = record.settings.patched(&patch);
+        let mut next = record.settings.patched(&patch);
+        if let Some(wanted) = &patch.headers {
+            // Values sent back exactly as a read masked them keep what they hide.
+            let current = record.open_headers(sealer).map_err(ApiError::internal)?;
+            next.headers = custom_headers::keep_masked_echoes(wanted, &current);
+        }
         next.validate(&prefix, |t| is_builtin(t) || tenant_types.contains(t))?;
         record.settings = next;
+        if patch.headers.is_some() {
+            record.seal_headers(sealer);
+        }
         Ok(())
     })
     .await?;
@@ -300,4 +325,14 @@ pub async fn secret(state: &AppState, p: &Principal, id: &str) -> Result<Respons
             previous_secret_expires_at: previous.map(|(_, until)| until),
         },
     ))
+}
+
+/// Reveal the custom headers' values (every other read masks them).
+#[utoipa::path(get, path = "/v1/endpoints/{id}/headers", tag = "endpoints", params(("id" = String, Path)),
+    responses((status = 200, body = EndpointHeaders), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn headers(state: &AppState, p: &Principal, id: &str) -> Result<Response<Body>, ApiError> {
+    let record = load(state, &p.tenant, &parse_id(id)?).await?;
+    let sealer = state.keyring.secret_box().await?;
+    let headers = record.open_headers(sealer).map_err(ApiError::internal)?;
+    Ok(json(200, &EndpointHeaders { headers }))
 }

@@ -10,7 +10,7 @@ pub mod sources;
 pub mod stats;
 pub mod system;
 
-use lambda_http::http::Method;
+use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
 use shared::error::ApiError;
 
@@ -22,7 +22,7 @@ use crate::state::AppState;
 pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    match route(state, &req, &method, &path).await {
+    let mut response = match route(state, &req, &method, &path).await {
         Ok(response) => response,
         Err(err) => {
             if err.status >= 500 {
@@ -30,7 +30,10 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
             }
             error(&err)
         }
-    }
+    };
+    // Every answer is what its content type says; a browser must not guess.
+    response.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    response
 }
 
 async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> Result<Response<Body>, ApiError> {
@@ -56,6 +59,7 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
                 ("POST", ["endpoints", id, "disable"]) => endpoints::disable(state, p, id, req).await,
                 ("POST", ["endpoints", id, "rotate-secret"]) => endpoints::rotate_secret(state, p, id, req).await,
                 ("GET", ["endpoints", id, "secret"]) => endpoints::secret(state, p, id).await,
+                ("GET", ["endpoints", id, "headers"]) => endpoints::headers(state, p, id).await,
                 ("GET", ["endpoints", id, "deliveries"]) => deliveries::list(state, p, id, req).await,
                 ("POST", ["endpoints", id, "test"]) => deliveries::send_test(state, p, id).await,
                 ("POST", ["events"]) => events::publish(state, p, req).await,
@@ -98,7 +102,7 @@ fn unknown_route(method: &str, path: &str, rest: &[&str]) -> ApiError {
             | ["api-keys", _]
             | ["endpoints"]
             | ["endpoints", _]
-            | ["endpoints", _, "enable" | "disable" | "rotate-secret" | "secret"]
+            | ["endpoints", _, "enable" | "disable" | "rotate-secret" | "secret" | "headers"]
             | ["event-types"]
     );
     if known_path {

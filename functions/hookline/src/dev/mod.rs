@@ -35,6 +35,9 @@ use template::{EventSource, Template};
 /// every function, on top of what the template sets.
 pub const PASSTHROUGH_ENV: &[&str] = &["HOOKLINE_RETRY_SCALE"];
 
+/// The variable that lists a function's own API hosts (see `shared::ssrf`).
+const OWN_HOSTS_ENV: &str = "HOOKLINE_OWN_HOSTS";
+
 /// How to run the local platform.
 #[derive(Clone)]
 pub struct DevOptions {
@@ -167,6 +170,10 @@ impl Platform {
             false => None,
         };
         let denials = iam::Denials::default();
+        // Bound first: the functions are told this address is their own API.
+        let listener =
+            TcpListener::bind(opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let positions = positions::Positions::open(&clients.dynamodb, &opts.stack).await?;
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
@@ -178,6 +185,10 @@ impl Platform {
                 env.insert(k.clone(), resolver.resolve(v).map_err(|e| format!("{}: {k}: {e}", f.logical_id))?);
             }
             env.extend(opts.extra_env.clone());
+            if let Some(own) = env.get_mut(OWN_HOSTS_ENV) {
+                // Deployed, the API's host names its own API; here it is this address.
+                *own = own.split(',').filter(|h| !h.trim().is_empty()).chain([addr.to_string().as_str()]).collect::<Vec<_>>().join(",");
+            }
             let timeout = Duration::from_secs(f.timeout_seconds);
             // Everything the function sends, its event sources' polls
             // included (Lambda polls with the function's role), goes out
@@ -280,9 +291,6 @@ impl Platform {
             tasks.push(tokio::spawn(schedule::run(s.clone())));
         }
         let schedules = Arc::new(Schedules::new(schedules));
-        let listener =
-            TcpListener::bind(opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tasks.push(tokio::spawn(http_server::serve(listener, Arc::new(routes), schedules.clone())));
         Ok(Self {
             stack: opts.stack.clone(),
