@@ -2,8 +2,9 @@
 //! secrets, payloads carrying Aadhaar, PAN and Indian phone numbers,
 //! outbound deliveries that succeed and fail against receivers that echo the
 //! request back (headers included, as echo services do), and signed inbound
-//! webhooks of every auth type, good, forged and repeated. Afterwards no
-//! secret, no signature actually sent or received, and no unmasked
+//! webhooks of every auth type, good, forged and repeated. Endpoints carry
+//! receivers' credentials as custom headers. Afterwards no secret (those
+//! credentials included), no signature actually sent or received, and no unmasked
 //! identifier may appear in the captured logs (debug level) or in a stored
 //! audit row.
 //!
@@ -17,6 +18,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use hookline::dev::template::Template;
 use hookline_tests::receiver::{Receiver, Reply};
 use hookline_tests::{delivery_options, eventually, project_template, Api, Stack};
@@ -102,9 +104,19 @@ async fn audit_rows(stack: &Stack) -> Vec<(String, Value)> {
         let mut start = None;
         loop {
             let page = dynamodb.scan().table_name(&table).set_exclusive_start_key(start).send().await.unwrap();
-            for item in page.items.unwrap_or_default() {
-                let mut row: Value = serde_dynamo::from_item(item).unwrap();
-                row.as_object_mut().unwrap().retain(|k, _| !k.ends_with("_sealed"));
+            for mut item in page.items.unwrap_or_default() {
+                item.retain(|k, _| !k.ends_with("_sealed"));
+                for (name, value) in item.iter_mut() {
+                    // A deflated outbox payload is searched as the text it holds.
+                    if let AttributeValue::B(bytes) = value {
+                        let text = match name.as_str() {
+                            "payload" => shared::packed::unpack(bytes.as_ref()).unwrap(),
+                            _ => String::from_utf8_lossy(bytes.as_ref()).into_owned(),
+                        };
+                        *value = AttributeValue::S(text);
+                    }
+                }
+                let row: Value = serde_dynamo::from_item(item).unwrap();
                 rows.push((id.clone(), row));
             }
             start = page.last_evaluated_key;
@@ -137,9 +149,21 @@ async fn no_secret_signature_or_identifier_reaches_a_log_or_an_audit_row() {
     let refusing = Receiver::start().await;
     refusing.answer_by_default(Reply::status(400).echo());
     let mut endpoints = BTreeMap::new();
+    // Receivers' own credentials, as custom headers: secrets too.
+    let bearer = format!("rcv_{}", hex::encode(shared::ids::random_bytes::<16>()));
+    let api_key = format!("key-{}", hex::encode(shared::ids::random_bytes::<12>()));
+    secrets.extend([bearer.clone(), api_key.clone()]);
     for (name, url, extra) in [
-        ("ok", &ok.url, json!({"event_types": ["*"], "legacy_signature": true})),
-        ("failing", &failing.url, json!({"event_types": ["bill.paid"], "max_retries": 1})),
+        (
+            "ok",
+            &ok.url,
+            json!({"event_types": ["*"], "legacy_signature": true, "headers": {"Authorization": format!("Bearer {bearer}")}}),
+        ),
+        (
+            "failing",
+            &failing.url,
+            json!({"event_types": ["bill.paid"], "max_retries": 1, "headers": {"X-Api-Key": api_key}}),
+        ),
         ("refusing", &refusing.url, json!({"event_types": ["bill.paid"]})),
     ] {
         let mut body = json!({"url": url, "name": name});
@@ -224,6 +248,7 @@ async fn no_secret_signature_or_identifier_reaches_a_log_or_an_audit_row() {
     })
     .await;
     assert!(failing.received().len() >= 2 && !refusing.received().is_empty());
+    assert_eq!(failing.received()[0].header("x-api-key"), api_key, "the receiver got its credential");
 
     // What the receivers were actually sent.
     for receiver in [&ok, &failing, &refusing] {

@@ -51,6 +51,9 @@ const TARGETS: &[(&str, &str)] = &[
     ("https://3232235521/", FORBIDDEN),
     // Link-local and the cloud metadata service.
     ("https://169.254.169.254/latest/meta-data/", FORBIDDEN),
+    // Azure's host-service address, in public space.
+    ("https://168.63.129.16/machine?comp=goalstate", FORBIDDEN),
+    ("http://[::ffff:168.63.129.16]:32526/", FORBIDDEN),
     ("https://2852039166/", FORBIDDEN),
     ("https://0xa9fea9fe/", FORBIDDEN),
     ("https://0251.0376.0251.0376/", FORBIDDEN),

@@ -20,6 +20,8 @@ pub mod body;
 pub const MAX_INBOUND_BYTES: usize = 256 * 1024;
 /// Most of a masked body kept for display.
 pub const MASKED_BODY_BYTES: usize = 16 * 1024;
+/// Longest failure reason stored on a record.
+pub const MAX_FAILURE_REASON_BYTES: usize = 1024;
 /// Headers kept per record, and the bytes of each name and value.
 pub const KEPT_HEADERS: usize = 50;
 const KEPT_HEADER_NAME_BYTES: usize = 128;
@@ -82,8 +84,8 @@ pub struct InboundRecord {
     pub headers: BTreeMap<String, String>,
     /// The raw body, sealed (see [`body`]); a binary attribute.
     #[serde(default, with = "body::bytes", skip_serializing_if = "Vec::is_empty")]
-    pub body_box: Vec<u8>,
-    /// The form records took before `body_box`: base64 sealed as text. Read only.
+    pub body_bytes_sealed: Vec<u8>,
+    /// The form records took before `body_bytes_sealed`: base64 sealed as text. Read only.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub body_sealed: String,
     pub body_masked: String,
@@ -114,15 +116,15 @@ impl InboundRecord {
 
     /// Seals the raw body into the record.
     pub fn seal_body(&mut self, sealer: &SecretBox, raw: &[u8]) {
-        self.body_box = body::seal(sealer, raw, &Self::body_aad(&self.tenant_id, &self.inbound_id));
+        self.body_bytes_sealed = body::seal(sealer, raw, &Self::body_aad(&self.tenant_id, &self.inbound_id));
         self.body_sealed.clear();
     }
 
     /// The raw body as received, from either stored form.
     pub fn open_body(&self, sealer: &SecretBox) -> Result<Vec<u8>, String> {
         let aad = Self::body_aad(&self.tenant_id, &self.inbound_id);
-        if !self.body_box.is_empty() {
-            return body::open(sealer, &self.body_box, &aad);
+        if !self.body_bytes_sealed.is_empty() {
+            return body::open(sealer, &self.body_bytes_sealed, &aad);
         }
         use base64::Engine;
         let text = sealer.open(&self.body_sealed, &aad).map_err(|e| e.to_string())?;

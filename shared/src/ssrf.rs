@@ -405,7 +405,10 @@ mod tests {
         let err = strict().check_url("http://127.0.0.1:9000/hook").unwrap_err();
         assert!(err.detail.contains("HOOKLINE_ALLOWED_PRIVATE_CIDRS"), "{}", err.detail);
         let metadata = strict().check_url("http://169.254.169.254/").unwrap_err();
-        assert!(!metadata.detail.contains("HOOKLINE_ALLOWED_PRIVATE_CIDRS"), "never a hint to open the metadata service");
+        assert!(
+            !metadata.detail.contains("HOOKLINE_ALLOWED_PRIVATE_CIDRS"),
+            "never a hint to open the metadata service"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The `inbound-receipt` function: `POST /api/v1/webhooks/{slug}`. Verify
 //! on the raw bytes, claim the dedupe key, store, enqueue, answer fast.
 
+mod record;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,13 +17,11 @@ use shared::aws::Clients;
 use shared::config::Config;
 use shared::error::ApiError;
 use shared::event::{new_correlation_id, valid_correlation_id};
-use shared::ids::InboundId;
 use shared::hops::{verified_hops, HOP_HEADER, MAX_HOPS};
 use shared::inbound::{
-    event_payload_fits, kept_headers, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, ReceiptView,
-    MASKED_BODY_BYTES, MAX_INBOUND_BYTES,
+    event_payload_fits, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, ReceiptView, MAX_INBOUND_BYTES,
 };
-use shared::inbound_auth::{dedupe_key, verify, AuthType};
+use shared::inbound_auth::verify;
 use shared::redact::Redactor;
 use shared::source::SourceRecord;
 
@@ -193,7 +193,8 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
         .filter(|v| valid_correlation_id(v))
         .map(str::to_owned)
         .unwrap_or_else(new_correlation_id);
-    let mut record = new_record(state, source, req, body, correlation_id)?;
+    let mut record = record::new_record(&state.redactor, state.config.retention_days, source, req.headers(), body);
+    record.correlation_id = correlation_id;
     record.seal_body(sealer, body);
     record.hops = hops;
     let claim = DedupeClaim {
@@ -238,47 +239,6 @@ async fn receive(state: &ReceiptState, req: &Request) -> Result<Response<Body>, 
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The record, its body not yet sealed in.
-fn new_record(
-    state: &ReceiptState,
-    source: &SourceRecord,
-    req: &Request,
-    body: &[u8],
-    correlation_id: String,
-) -> Result<InboundRecord, ApiError> {
-    let id = InboundId::generate();
-    let headers = kept_headers(req.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))))
-        .into_iter()
-        .map(|(k, v)| {
-            let v = state.redactor.text(&v);
-            (k, v)
-        })
-        .collect();
-    let auth: AuthType = source.settings.auth_type;
-    let received_at = Utc::now();
-    Ok(InboundRecord {
-        tenant_id: source.tenant_id.clone(),
-        inbound_id: id.clone(),
-        source_slug: source.slug.clone(),
-        status: InboundStatus::Received,
-        correlation_id,
-        dedupe_key: dedupe_key(source.settings.dedupe_key.as_deref(), auth, req.headers(), body),
-        received_at,
-        content_type: shared::inbound::cut_bytes(header(req, "content-type").unwrap_or_default(), 256).to_owned(),
-        headers,
-        body_box: Vec::new(),
-        body_sealed: String::new(),
-        body_masked: state.redactor.body(body, MASKED_BODY_BYTES),
-        hops: 0,
-        event_id: None,
-        event_type: None,
-        failure_reason: None,
-        replay_of: None,
-        duplicate_of: None,
-        expires_at: received_at.timestamp() + i64::from(state.config.retention_days) * 86_400,
-    })
 }
 
 /// Queues a stored record for processing; if that fails, the receipt is

@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::dynamo::{s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::ids::{time_lower_bound, EventId, InboundId, TenantId};
-use crate::inbound::{DedupeClaim, InboundRecord, InboundStatus};
+use crate::inbound::{cut_bytes, DedupeClaim, InboundRecord, InboundStatus, MAX_FAILURE_REASON_BYTES};
 
 /// What receiving did.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +144,7 @@ impl Db {
             }
             Outcome::Failed { reason } => {
                 values.insert(":st".into(), s(InboundStatus::Failed.as_str()));
-                values.insert(":why".into(), s(reason));
+                values.insert(":why".into(), s(cut_bytes(reason, MAX_FAILURE_REASON_BYTES)));
                 "SET #st = :st, failure_reason = :why"
             }
         };

@@ -33,6 +33,12 @@ fn value_size(v: &AttributeValue) -> usize {
     }
 }
 
+/// The size `value` takes as an item, as Hookline writes it.
+pub fn stored_size<T: serde::Serialize>(value: &T) -> Result<usize, String> {
+    let item: Item = serde_dynamo::to_item(value).map_err(|e| e.to_string())?;
+    Ok(item_size(&item))
+}
+
 /// Write units a standard write of the item costs.
 pub fn write_units(item: &Item) -> usize {
     item_size(item).div_ceil(1024).max(1)

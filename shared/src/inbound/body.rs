@@ -100,7 +100,8 @@ mod tests {
         let sealed = seal(&sealer, json.as_bytes(), "inbound/t/inb_1");
         assert!(sealed.len() < json.len() / 4, "{} of {}", sealed.len(), json.len());
         assert_eq!(open(&sealer, &sealed, "inbound/t/inb_1").unwrap(), json.as_bytes());
-        let noise: Vec<u8> = (0..MAX_INBOUND_BYTES as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let noise: Vec<u8> =
+            (0..MAX_INBOUND_BYTES as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let sealed = seal(&sealer, &noise, "inbound/t/inb_2");
         assert!(sealed.len() <= noise.len() + 1 + 24 + 16, "never more than a byte, a nonce and a tag over the body");
         assert_eq!(open(&sealer, &sealed, "inbound/t/inb_2").unwrap(), noise);

@@ -130,7 +130,8 @@ mod tests {
     #[test]
     fn a_local_stack_refuses_every_spelling_of_loopback_at_its_own_port_only() {
         let p = policy("127.0.0.1:4000");
-        for url in ["http://127.0.0.1:4000/", "http://localhost:4000/", "http://[::1]:4000/", "http://127.0.0.2:4000/"] {
+        for url in ["http://127.0.0.1:4000/", "http://localhost:4000/", "http://[::1]:4000/", "http://127.0.0.2:4000/"]
+        {
             assert_eq!(code(&p, url).as_deref(), Some("own_api_target"), "{url}");
         }
         assert_eq!(code(&p, "http://127.0.0.1:9000/"), None, "a local receiver on another port");

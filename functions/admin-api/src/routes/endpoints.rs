@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
 use shared::aws::StoreError;
 use shared::crypto::{generate_signing_secret, validate_signing_secret};
-use shared::endpoint::{custom_headers, EndpointCreate, EndpointPatch, EndpointRecord, EndpointSettings, EndpointStatus, EndpointView};
+use shared::endpoint::{
+    custom_headers, EndpointCreate, EndpointPatch, EndpointRecord, EndpointSettings, EndpointStatus, EndpointView,
+};
 use shared::error::{ApiError, ErrorBody};
 use shared::event_type::is_builtin;
 use shared::ids::{EndpointId, TenantId};

@@ -187,7 +187,12 @@ impl Platform {
             env.extend(opts.extra_env.clone());
             if let Some(own) = env.get_mut(OWN_HOSTS_ENV) {
                 // Deployed, the API's host names its own API; here it is this address.
-                *own = own.split(',').filter(|h| !h.trim().is_empty()).chain([addr.to_string().as_str()]).collect::<Vec<_>>().join(",");
+                *own = own
+                    .split(',')
+                    .filter(|h| !h.trim().is_empty())
+                    .chain([addr.to_string().as_str()])
+                    .collect::<Vec<_>>()
+                    .join(",");
             }
             let timeout = Duration::from_secs(f.timeout_seconds);
             // Everything the function sends, its event sources' polls
