@@ -165,5 +165,6 @@ mod tests {
             }
         }
         assert!(largest > MAX_INBOUND_BYTES, "the sweep reached full-size records ({largest} bytes)");
+        eprintln!("largest inbound record in the sweep: {largest} bytes of {MAX_ITEM_BYTES}");
     }
 }
