@@ -43,6 +43,7 @@ pub const PARAMETER_VARS: &[(&str, &str)] = &[
     ("AllowedPrivateCidrs", "HOOKLINE_ALLOWED_PRIVATE_CIDRS"),
     ("AllowHttpEndpoints", "HOOKLINE_ALLOW_HTTP_ENDPOINTS"),
     ("RedactFields", "HOOKLINE_REDACT_FIELDS"),
+    ("SummaryTimeZone", "HOOKLINE_SUMMARY_TIME_ZONE"),
 ];
 
 /// Where the local stack is, when `AWS_ENDPOINT_URL` points at its emulator.
