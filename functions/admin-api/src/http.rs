@@ -118,21 +118,6 @@ pub fn query_list<T: DeserializeOwned>(req: &Request, name: &str, choices: &str)
         .map(Some)
 }
 
-#[cfg(test)]
-mod field_error_tests {
-    use super::*;
-
-    #[test]
-    fn a_type_error_names_the_field_and_json_types_only() {
-        let msg = field_error("timeout_seconds", "invalid type: string \"5\", expected u32 at line 1 column 24");
-        assert_eq!(msg, "`timeout_seconds` must be a whole number, not the string \"5\"");
-        let msg = field_error("event_types", "invalid type: string \"a\", expected a sequence at line 1 column 3");
-        assert_eq!(msg, "`event_types` must be an array, not the string \"a\"");
-        let msg = field_error("legacy_signature", "invalid type: integer `1`, expected a boolean");
-        assert_eq!(msg, "`legacy_signature` must be true or false, not the number `1`");
-    }
-}
-
 /// The first value of a query parameter.
 pub fn query(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
@@ -147,5 +132,20 @@ pub fn query_bool(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
         Some(other) => {
             Err(ApiError::bad_request("invalid_query", format!("{name} must be true or false, not `{other}`")))
         }
+    }
+}
+
+#[cfg(test)]
+mod field_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_type_error_names_the_field_and_json_types_only() {
+        let msg = field_error("timeout_seconds", "invalid type: string \"5\", expected u32 at line 1 column 24");
+        assert_eq!(msg, "`timeout_seconds` must be a whole number, not the string \"5\"");
+        let msg = field_error("event_types", "invalid type: string \"a\", expected a sequence at line 1 column 3");
+        assert_eq!(msg, "`event_types` must be an array, not the string \"a\"");
+        let msg = field_error("legacy_signature", "invalid type: integer `1`, expected a boolean");
+        assert_eq!(msg, "`legacy_signature` must be true or false, not the number `1`");
     }
 }
