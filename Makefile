@@ -2,12 +2,22 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: dev test bench soak venv build lint fmt template-check openapi unit clean console-test package
+.PHONY: dev dev-reset install test bench soak venv build lint fmt template-check openapi unit clean console-test package
 
 ## Run the whole platform on 127.0.0.1:$${HOOKLINE_PORT:-3000} (Ctrl-C stops it).
+## `cargo run` finds the binary wherever the target directory is
+## (CARGO_TARGET_DIR, .cargo/config). The emulator's data is kept in
+## .hookline/ between runs; DEV_ARGS="--parameter RetentionDays=7" passes flags.
 dev: venv
-	$(CARGO) build --bin hookline
-	./target/debug/hookline dev
+	$(CARGO) run --quiet --bin hookline -- dev $(DEV_ARGS)
+
+## `make dev` with an empty emulator: deletes what .hookline/ kept.
+dev-reset: venv
+	$(CARGO) run --quiet --bin hookline -- dev --fresh $(DEV_ARGS)
+
+## Puts `hookline` on PATH (~/.cargo/bin; a release build, some minutes).
+install:
+	$(CARGO) install --locked --path functions/hookline
 
 ## Everything CI runs: formatting, lints, template checks, unit and integration tests.
 test: venv lint template-check

@@ -142,7 +142,8 @@ async fn the_four_operations_work_on_a_stack_found_by_its_cloudformation_outputs
     assert_eq!(pruned["deliveries"], 1, "{pruned}");
     assert!(stack.db().get_delivery(&tenant, &old.delivery_id).await.unwrap().is_none(), "the old delivery is gone");
 
-    let today = Utc::now().date_naive().to_string();
+    // The last day that has ended: today is refused until it is over.
+    let today = (Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
     let summary = cli(&name, &["daily-summary", "--date", &today]).await.json();
     let sent: Vec<&Value> = summary["tenants"].as_array().unwrap().iter().filter(|t| t["sent"] == true).collect();
     assert_eq!(sent.len(), 1, "{summary}");

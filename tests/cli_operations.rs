@@ -205,8 +205,15 @@ async fn daily_summary_from_the_cli_sends_once_unless_forced() {
     let stack = Stack::start().await;
     stack.tenant("clinic").await;
     let today = Utc::now().date_naive().to_string();
-    let first = stack.cli(&["--json", "daily-summary", "--date", &today]).await;
+    let running = stack.cli(&["daily-summary", "--date", &today]).await;
+    assert!(!running.success, "today has not ended: {}", running.stdout);
+    assert!(running.stderr.contains("has not ended yet in UTC"), "{}", running.stderr);
+    let first = stack.cli(&["--json", "daily-summary"]).await;
     assert!(first.success, "{}", first.stderr);
+    let yesterday = (Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    assert_eq!(first.json()["date"], yesterday.as_str(), "the last day that ended: {}", first.stdout);
+    assert_eq!(first.json()["time_zone"], "UTC");
+    let today = yesterday;
     let again = stack.cli(&["--json", "daily-summary", "--date", &today]).await;
     assert!(again.success, "{}", again.stderr);
     let sent = |run: &hookline_tests::CliRun| {

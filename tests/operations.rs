@@ -59,7 +59,10 @@ async fn the_daily_summary_reaches_each_tenant_once_with_the_days_figures() {
     settled(&clinic, &billing, 5).await;
 
     let today = Utc::now().date_naive().to_string();
-    let first = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today})).await;
+    // As the schedule fires at the next midnight (UTC, the template's default zone).
+    let midnight = (Utc::now().date_naive() + chrono::Duration::days(1)).and_hms_opt(0, 0, 1).unwrap().and_utc();
+    let time = midnight.to_rfc3339();
+    let first = fire(&stack, "DailySummaryFunction.Midnight", json!({"time": time})).await;
     assert!(first["sent"].as_u64().unwrap() >= 2, "{first}");
     let summary = clinic_watch.wait_for(1, WAIT).await[0].json();
     assert_eq!(summary["type"], "system.daily.summary");
@@ -80,12 +83,13 @@ async fn the_daily_summary_reaches_each_tenant_once_with_the_days_figures() {
     assert_eq!(lab_summary["data"]["tenant_id"], "lab");
     assert_eq!(lab_summary["data"]["events"]["total"], 0);
 
-    let second = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today})).await;
+    let second = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today, "time": time})).await;
     assert_eq!(second["sent"], 0, "the same day is not sent twice: {second}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(clinic_watch.received().len(), 1);
     assert_eq!(lab_watch.received().len(), 1);
-    let forced = fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today, "force": true})).await;
+    let forced =
+        fire(&stack, "DailySummaryFunction.Midnight", json!({"date": today, "time": time, "force": true})).await;
     assert!(forced["sent"].as_u64().unwrap() >= 2, "forcing sends again: {forced}");
     clinic_watch.wait_for(2, WAIT).await;
     stack.platform.shutdown().await;

@@ -34,6 +34,9 @@ pub struct Config {
     pub retry_scale: f64,
     /// Extra field names whose values are masked in logs and audit rows.
     pub redact_fields: String,
+    /// The zone whose calendar days the daily summary covers
+    /// (`HOOKLINE_SUMMARY_TIME_ZONE`, the template's `SummaryTimeZone`; UTC when unset).
+    pub summary_time_zone: chrono_tz::Tz,
 }
 
 /// A variable is missing or unreadable.
@@ -108,6 +111,12 @@ impl Config {
                     .ok_or_else(|| ConfigError(format!("HOOKLINE_RETRY_SCALE={v} is not a positive number")))?,
             },
             redact_fields: lookup("HOOKLINE_REDACT_FIELDS").unwrap_or_default(),
+            summary_time_zone: match lookup("HOOKLINE_SUMMARY_TIME_ZONE").filter(|v| !v.is_empty()) {
+                None => chrono_tz::UTC,
+                Some(v) => v.parse().map_err(|_| {
+                    ConfigError(format!("HOOKLINE_SUMMARY_TIME_ZONE={v} is not an IANA time zone such as Asia/Kolkata"))
+                })?,
+            },
         })
     }
 }

@@ -27,9 +27,11 @@ async function startPlatform() {
     '--template', path.join(root, 'template.yaml'),
     '--stack-name', `console-${randomBytes(4).toString('hex')}`,
     '--parameter', 'AllowedPrivateCidrs=127.0.0.1/32',
+    // Its own empty emulator every run, and its state file kept out of the developer's.
+    '--fresh', '--data-dir', path.join(target, 'console-test-data'),
   ], {
     cwd: root,
-    env: { ...process.env, HOOKLINE_PORT: '0', HOOKLINE_ADMIN_KEY: adminKey, HOOKLINE_RETRY_SCALE: '0.01' },
+    env: { ...process.env, HOOKLINE_STATE_DIR: path.join(target, 'console-test-state'), HOOKLINE_PORT: '0', HOOKLINE_ADMIN_KEY: adminKey, HOOKLINE_RETRY_SCALE: '0.01' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);

@@ -294,6 +294,8 @@ async fn main() {
         ("HOOKLINE_RETRY_SCALE".to_owned(), retry_scale.to_string()),
         ("HOOKLINE_SQS_CONCURRENCY".to_owned(), sqs_concurrency.to_string()),
         ("AWS_ENDPOINT_URL".to_owned(), aws.clone()),
+        // Keep the developer's state file (the CLI's) pointing at their own stack.
+        ("HOOKLINE_STATE_DIR".to_owned(), out_dir.join("state").display().to_string()),
     ];
     let log = out_dir.join("hookline-dev.log");
     let _ = std::fs::remove_file(&log);

@@ -33,7 +33,7 @@ pub fn emulator() -> String {
     ENDPOINT
         .get_or_init(|| match std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
             Some(url) => url,
-            None => MOTO.get_or_init(|| Moto::start().expect("moto_server starts")).endpoint.clone(),
+            None => MOTO.get_or_init(|| Moto::start(None).expect("moto_server starts")).endpoint.clone(),
         })
         .clone()
 }
@@ -142,6 +142,8 @@ impl Stack {
             .env("HOOKLINE_STACK", &self.platform.stack)
             .env("HOOKLINE_TEMPLATE", project_template())
             .env_remove("HOOKLINE_STACK_NAME")
+            // Never the state file of a `hookline dev` the developer runs.
+            .env("HOOKLINE_STATE_DIR", std::env::temp_dir().join("hookline-tests-no-state"))
             .output()
             .await
             .expect("the hookline binary runs (cargo builds it for the tests)");

@@ -2,6 +2,7 @@
 
 use clap::error::ErrorKind;
 use clap::Parser;
+use hookline::cli::state::{self, DevState};
 use hookline::cli::{self, Cli, Command};
 use hookline::dev::{DevOptions, Platform};
 
@@ -26,10 +27,16 @@ async fn main() {
         }
     };
     match cli.command {
-        Command::Dev { template, stack_name, parameters } => {
+        Command::Dev { template, stack_name, parameters, data_dir, fresh } => {
             tracing_subscriber_init();
             let mut opts = DevOptions::from_env().unwrap_or_else(|e| fail(e));
-            opts.template = template;
+            // Absolute, so the state file names it for commands run elsewhere.
+            opts.template = std::path::absolute(&template).unwrap_or(template);
+            opts.data_dir = Some(
+                data_dir
+                    .unwrap_or_else(|| opts.template.parent().unwrap_or(std::path::Path::new(".")).join(".hookline")),
+            );
+            opts.fresh = fresh;
             opts.stack = stack_name;
             for p in parameters {
                 let (k, v) = p.split_once('=').unwrap_or_else(|| fail(format!("--parameter {p}: expected NAME=VALUE")));
@@ -50,11 +57,30 @@ fn tracing_subscriber_init() {
 }
 
 async fn run_dev(opts: DevOptions) {
+    let template = opts.template.clone();
+    let kept = match (&opts.endpoint_url, &opts.data_dir) {
+        (None, Some(dir)) => Some(dir.clone()),
+        _ => None,
+    };
     let platform = Platform::start(opts).await.unwrap_or_else(|e| fail(e));
+    let state = DevState {
+        api_url: platform.url.clone(),
+        admin_key: platform.admin_key.clone(),
+        aws_endpoint_url: platform.aws_endpoint.clone(),
+        stack_name: platform.stack.clone(),
+        template,
+        pid: std::process::id(),
+    };
+    let state_file = state::write(&state).unwrap_or_else(|e| fail(format!("cannot write the state file: {e}")));
     println!("Hookline is running.");
     println!("  API:            {}", platform.url);
     println!("  admin API key:  {}", platform.admin_key);
     println!("  AWS emulator:   {}", platform.aws_endpoint);
+    match &kept {
+        Some(dir) => println!("  data kept in:   {} (`hookline dev --fresh` starts empty)", dir.display()),
+        None => println!("  data kept by:   the emulator at AWS_ENDPOINT_URL"),
+    }
+    println!("  state file:     {} (the CLI finds the stack through it)", state_file.display());
     for s in platform.schedules.list() {
         println!(
             "  schedule:       {} ({}) -> POST {}/_dev/schedules/{} fires it now",
@@ -70,5 +96,6 @@ async fn run_dev(opts: DevOptions) {
         _ = term.recv() => {}
     }
     println!("Stopping.");
+    state::remove_if_written_by(std::process::id());
     platform.shutdown().await;
 }

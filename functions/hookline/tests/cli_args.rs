@@ -17,6 +17,8 @@ fn hookline(args: &[&str]) -> Output {
             cmd.env_remove(name);
         }
     }
+    // No state file of a `hookline dev` the developer runs.
+    cmd.env("HOOKLINE_STATE_DIR", "/nonexistent-hookline-state");
     cmd.output().expect("the hookline binary runs")
 }
 
@@ -117,7 +119,11 @@ fn event_data_that_is_not_an_object_is_refused() {
 fn no_stack_configured_says_how_to_pick_one() {
     let out = hookline(&["prune", "--days", "30"]);
     let line = one_line_error(&out);
-    assert_eq!(line, "hookline: no stack to work on: pass --stack NAME, or set AWS_ENDPOINT_URL for the local stack");
+    assert_eq!(
+        line,
+        "hookline: no stack to work on: start `hookline dev` (it writes /nonexistent-hookline-state/dev.json), \
+         pass --stack NAME for a deployed stack, or set AWS_ENDPOINT_URL to the local stack's emulator"
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -56,8 +57,15 @@ pub struct InboundCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DailySummary {
     pub tenant_id: String,
-    /// The day summarised (UTC), YYYY-MM-DD.
+    /// The day summarised, a calendar day in `time_zone`, YYYY-MM-DD.
     pub date: NaiveDate,
+    /// The IANA zone of `date` (the template's `SummaryTimeZone`).
+    pub time_zone: String,
+    /// The day's first moment (local midnight), RFC 3339 in UTC.
+    pub from: DateTime<Utc>,
+    /// The next day's first moment: the day is `from` ≤ t < `until`
+    /// (23 or 25 hours on a daylight-saving change).
+    pub until: DateTime<Utc>,
     pub events: EventCounts,
     pub deliveries: DeliveryCounts,
     pub inbound: InboundCounts,
@@ -75,9 +83,52 @@ pub struct SummaryRun {
     pub summary: DailySummary,
 }
 
-fn day_bounds(date: NaiveDate) -> (u64, u64) {
-    let start = date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc().timestamp_millis().max(0) as u64;
-    (start, start + 86_400_000)
+/// The first moment of `date` in `zone`. Where a daylight-saving change
+/// skips midnight, the day starts at the first local time that exists.
+pub fn start_of_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    (0..=180)
+        .find_map(|minutes| zone.from_local_datetime(&(midnight + Duration::minutes(minutes))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
+}
+
+/// `date` in `zone` as `[from, until)` in UTC.
+pub fn day_bounds(date: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let next = date.succ_opt().unwrap_or(date);
+    (start_of_day(date, zone), start_of_day(next, zone))
+}
+
+/// The last calendar day in `zone` that has ended by `now`: at 00:00 IST
+/// (18:30 UTC) that is the Indian day just over, not a UTC day still running.
+pub fn last_ended_day(now: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    let today = now.with_timezone(&zone).date_naive();
+    today.pred_opt().unwrap_or(today)
+}
+
+/// Why a day cannot be summarised yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{date} has not ended yet in {zone} (it ends at {until}); the last day that has is {last}")]
+pub struct DayNotOver {
+    pub date: NaiveDate,
+    pub zone: String,
+    pub until: DateTime<Utc>,
+    pub last: NaiveDate,
+}
+
+/// The day a run summarises: `requested` if it has ended in `zone`, the
+/// last ended day when none is asked for.
+pub fn day_to_summarise(requested: Option<NaiveDate>, now: DateTime<Utc>, zone: Tz) -> Result<NaiveDate, DayNotOver> {
+    let last = last_ended_day(now, zone);
+    match requested {
+        None => Ok(last),
+        Some(date) if date <= last => Ok(date),
+        Some(date) => Err(DayNotOver { date, zone: zone.name().to_owned(), until: day_bounds(date, zone).1, last }),
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> u64 {
+    t.timestamp_millis().max(0) as u64
 }
 
 fn percentile(sorted: &[u64], pct: usize) -> u64 {
@@ -94,8 +145,9 @@ fn percentile(sorted: &[u64], pct: usize) -> u64 {
 /// inbound ids all start with their creation time), instead of keeping
 /// counters: a counter would cost a write on every delivery, every day,
 /// while this costs one read per record once a day.
-pub async fn compute(db: &Db, tenant: &TenantId, date: NaiveDate) -> Result<DailySummary, StoreError> {
-    let (from, until) = day_bounds(date);
+pub async fn compute(db: &Db, tenant: &TenantId, date: NaiveDate, zone: Tz) -> Result<DailySummary, StoreError> {
+    let (from_time, until_time) = day_bounds(date, zone);
+    let (from, until) = (millis(from_time), millis(until_time));
     let mut events = EventCounts::default();
     for e in db.list_events_between(tenant, from, until, |_| true).await? {
         events.total += 1;
@@ -129,7 +181,6 @@ pub async fn compute(db: &Db, tenant: &TenantId, date: NaiveDate) -> Result<Dail
     latencies.sort_unstable();
     d.latency_ms = Latency { p50: percentile(&latencies, 50), p95: percentile(&latencies, 95) };
     let mut inbound = InboundCounts::default();
-    let until_time = chrono::DateTime::from_timestamp_millis(until as i64).unwrap_or_default();
     for r in db.list_inbound(tenant, from, None, usize::MAX, |r| r.received_at < until_time).await? {
         match r.status {
             InboundStatus::Duplicate => inbound.duplicates += 1,
@@ -140,7 +191,17 @@ pub async fn compute(db: &Db, tenant: &TenantId, date: NaiveDate) -> Result<Dail
             }
         }
     }
-    Ok(DailySummary { tenant_id: tenant.to_string(), date, events, deliveries: d, inbound, endpoints_paused })
+    Ok(DailySummary {
+        tenant_id: tenant.to_string(),
+        date,
+        time_zone: zone.name().to_owned(),
+        from: from_time,
+        until: until_time,
+        events,
+        deliveries: d,
+        inbound,
+        endpoints_paused,
+    })
 }
 
 /// Publishes every tenant's summary of `date` through the outbox. A day's
@@ -149,12 +210,13 @@ pub async fn compute(db: &Db, tenant: &TenantId, date: NaiveDate) -> Result<Dail
 pub async fn publish_all(
     db: &Db,
     date: NaiveDate,
+    zone: Tz,
     force: bool,
     retention_days: u32,
 ) -> Result<Vec<SummaryRun>, StoreError> {
     let mut runs = Vec::new();
     for tenant in db.tenants().await? {
-        let summary = compute(db, &tenant, date).await?;
+        let summary = compute(db, &tenant, date, zone).await?;
         let event = NewEvent {
             event_type: "system.daily.summary".into(),
             payload: serde_json::to_string(&summary).expect("summaries serialize"),
@@ -186,10 +248,64 @@ mod tests {
         assert_eq!(percentile(&[], 50), 0);
     }
 
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
     #[test]
-    fn a_day_spans_midnight_to_midnight_utc() {
-        let (from, until) = day_bounds(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
-        assert_eq!(from, 1_795_219_200_000);
-        assert_eq!(until - from, 86_400_000);
+    fn a_utc_day_spans_midnight_to_midnight_utc() {
+        let (from, until) = day_bounds(day("2026-11-21"), chrono_tz::UTC);
+        assert_eq!(from, at("2026-11-21T00:00:00Z"));
+        assert_eq!(until, at("2026-11-22T00:00:00Z"));
+        assert_eq!(last_ended_day(at("2026-11-22T00:00:05Z"), chrono_tz::UTC), day("2026-11-21"));
+    }
+
+    #[test]
+    fn the_kolkata_midnight_run_summarises_the_indian_day_just_over() {
+        let zone = chrono_tz::Asia::Kolkata;
+        // The schedule fires at 00:00 IST on 22 November, which is 18:30 UTC on the 21st.
+        let fired = at("2026-11-21T18:30:02Z");
+        let date = day_to_summarise(None, fired, zone).unwrap();
+        assert_eq!(date, day("2026-11-21"));
+        let (from, until) = day_bounds(date, zone);
+        assert_eq!(from, at("2026-11-20T18:30:00Z"));
+        assert_eq!(until, at("2026-11-21T18:30:00Z"));
+        assert!(until <= fired, "the whole day is over when it is summarised");
+    }
+
+    #[test]
+    fn a_fire_in_the_evening_summarises_yesterday_not_today() {
+        let zone = chrono_tz::Asia::Kolkata;
+        let evening = at("2026-11-21T15:00:00Z"); // 20:30 IST
+        assert_eq!(day_to_summarise(None, evening, zone).unwrap(), day("2026-11-20"));
+        let err = day_to_summarise(Some(day("2026-11-21")), evening, zone).unwrap_err();
+        assert_eq!(err.last, day("2026-11-20"));
+        assert!(err.to_string().contains("has not ended yet in Asia/Kolkata"), "{err}");
+        assert_eq!(day_to_summarise(Some(day("2026-11-19")), evening, zone).unwrap(), day("2026-11-19"));
+    }
+
+    #[test]
+    fn daylight_saving_days_are_23_and_25_hours_long() {
+        let zone = chrono_tz::America::New_York;
+        let (from, until) = day_bounds(day("2026-03-08"), zone);
+        assert_eq!(from, at("2026-03-08T05:00:00Z"));
+        assert_eq!(until - from, Duration::hours(23));
+        let (from, until) = day_bounds(day("2026-11-01"), zone);
+        assert_eq!(from, at("2026-11-01T04:00:00Z"));
+        assert_eq!(until - from, Duration::hours(25));
+        // Midnight in New York on 2 November (EST) is 05:00 UTC.
+        assert_eq!(last_ended_day(at("2026-11-02T05:00:01Z"), zone), day("2026-11-01"));
+        assert_eq!(last_ended_day(at("2026-11-02T04:59:59Z"), zone), day("2026-10-31"));
+    }
+
+    #[test]
+    fn a_zone_whose_midnight_is_skipped_starts_the_day_at_the_first_real_minute() {
+        // Chile springs forward at 00:00 on the first Sunday of September 2026.
+        let (from, _) = day_bounds(day("2026-09-06"), chrono_tz::America::Santiago);
+        assert_eq!(from.with_timezone(&chrono_tz::America::Santiago).format("%H:%M").to_string(), "01:00");
     }
 }

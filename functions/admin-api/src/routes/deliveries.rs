@@ -13,7 +13,7 @@ use shared::ids::{DeliveryId, EndpointId, TenantId};
 use shared::page::{ListResponse, PageRequest};
 use utoipa::ToSchema;
 
-use crate::http::{body, json, query};
+use crate::http::{body, json, query, query_list};
 use crate::state::AppState;
 
 /// `POST /v1/deliveries/retry`
@@ -94,19 +94,17 @@ pub async fn requeue_all(
 
 /// An endpoint's deliveries, oldest event first.
 #[utoipa::path(get, path = "/v1/endpoints/{id}/deliveries", tag = "deliveries",
-    params(("id" = String, Path), ("status" = Option<DeliveryStatus>, Query), ("since" = Option<String>, Query, description = "RFC 3339"),
+    params(("id" = String, Path), ("status" = Option<String>, Query, description = "one or more of pending, retrying, delivered, failed, parked, comma-separated"), ("since" = Option<String>, Query, description = "RFC 3339"),
            ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<DeliveryView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(state: &AppState, p: &Principal, id: &str, req: &Request) -> Result<Response<Body>, ApiError> {
     let id = endpoint_id(id)?;
     endpoint(state, &p.tenant, &id).await?;
     let page = PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())?;
-    let status: Option<DeliveryStatus> =
-        query(req, "status").map(|s| serde_json::from_value(serde_json::Value::String(s))).transpose().map_err(
-            |_| ApiError::bad_request("invalid_query", "status must be pending, retrying, delivered, failed or parked"),
-        )?;
+    let status: Option<Vec<DeliveryStatus>> =
+        query_list(req, "status", "pending, retrying, delivered, failed, parked")?;
     let since = since_param(query(req, "since"))?;
-    let keep = |d: &DeliveryRecord| status.is_none_or(|s| d.status == s);
+    let keep = |d: &DeliveryRecord| status.as_ref().is_none_or(|s| s.contains(&d.status));
     let found =
         state.db.list_deliveries(&p.tenant, &id, millis(since), page.after.as_deref(), page.limit + 1, keep).await?;
     Ok(json(200, &ListResponse::page(found, page.limit, |d| d.delivery_key.clone(), |d| d.view(false))))

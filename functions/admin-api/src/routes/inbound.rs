@@ -10,7 +10,7 @@ use shared::inbound::{InboundRecord, InboundStatus, InboundView};
 use shared::page::{ListResponse, PageRequest};
 use utoipa::ToSchema;
 
-use crate::http::{body, json, query};
+use crate::http::{body, json, query, query_list};
 use crate::state::AppState;
 
 /// `POST /v1/inbound/replay`
@@ -63,19 +63,16 @@ pub async fn replay(state: &AppState, original: &InboundRecord) -> Result<Inboun
 
 /// The inbound log, oldest first; bodies masked.
 #[utoipa::path(get, path = "/v1/inbound", tag = "inbound",
-    params(("source" = Option<String>, Query), ("status" = Option<InboundStatus>, Query), ("since" = Option<String>, Query, description = "RFC 3339"),
+    params(("source" = Option<String>, Query), ("status" = Option<String>, Query, description = "one or more of received, processed, failed, duplicate, comma-separated"), ("since" = Option<String>, Query, description = "RFC 3339"),
            ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<InboundView>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(state: &AppState, p: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
     let page = PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())?;
     let source = query(req, "source");
-    let status: Option<InboundStatus> =
-        query(req, "status").map(|s| serde_json::from_value(serde_json::Value::String(s))).transpose().map_err(
-            |_| ApiError::bad_request("invalid_query", "status must be received, processed, failed or duplicate"),
-        )?;
+    let status: Option<Vec<InboundStatus>> = query_list(req, "status", "received, processed, failed, duplicate")?;
     let since = since_param(query(req, "since"))?.map_or(0, |t| t.timestamp_millis().max(0) as u64);
     let keep = |r: &InboundRecord| {
-        source.as_deref().is_none_or(|s| r.source_slug == s) && status.is_none_or(|st| r.status == st)
+        source.as_deref().is_none_or(|s| r.source_slug == s) && status.as_ref().is_none_or(|st| st.contains(&r.status))
     };
     let found = state.db.list_inbound(&p.tenant, since, page.after.as_deref(), page.limit + 1, keep).await?;
     Ok(json(200, &ListResponse::page(found, page.limit, |r| r.inbound_id.to_string(), InboundRecord::view)))

@@ -18,10 +18,12 @@ const PAGE_LIMIT: &str = "250";
 #[command(next_help_heading = "API options")]
 pub struct ApiArgs {
     /// Base URL of the HTTP API [default: the stack's ApiUrl output with --stack,
+    /// else the running `hookline dev` (its state file, see `hookline dev --help`),
     /// else http://127.0.0.1:$HOOKLINE_PORT (3000)]
     #[arg(long, global = true, env = "HOOKLINE_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
-    /// API key [default: $HOOKLINE_ADMIN_KEY for the local stack]
+    /// API key [default for the local stack: $HOOKLINE_ADMIN_KEY, else the
+    /// admin key in `hookline dev`'s state file]
     #[arg(long, global = true, env = "HOOKLINE_API_KEY", value_name = "KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 }
@@ -44,6 +46,7 @@ impl ApiArgs {
     /// `ApiUrl` output, else the local platform.
     pub async fn client(&self, stack: Option<&str>) -> Result<Api, Failure> {
         let explicit = self.api_url.clone().filter(|u| !u.is_empty());
+        let local = if stack.is_none() { super::state::read() } else { None };
         let (url, hint) = match (explicit, stack) {
             (Some(url), _) => (url, ""),
             (None, Some(name)) => {
@@ -56,18 +59,30 @@ impl ApiArgs {
                     .ok_or_else(|| Failure::new(format!("stack {name} has no output ApiUrl; pass --api-url")))?;
                 (url, "")
             }
-            (None, None) => {
-                let port = env("HOOKLINE_PORT").unwrap_or_else(|| "3000".into());
-                (format!("http://127.0.0.1:{port}"), "; is `hookline dev` running?")
-            }
+            (None, None) => match &local {
+                Some(state) => (state.api_url.clone(), "; is `hookline dev` still running?"),
+                None => {
+                    let port = env("HOOKLINE_PORT").unwrap_or_else(|| "3000".into());
+                    (format!("http://127.0.0.1:{port}"), "; is `hookline dev` running?")
+                }
+            },
         };
-        // A local admin key must never be sent to a deployed stack.
+        // A local admin key must never be sent to a deployed stack, nor to
+        // an --api-url other than the local stack's.
+        let is_local = stack.is_none() && local.as_ref().is_none_or(|s| s.api_url == url);
         let key = self
             .api_key
             .clone()
             .filter(|k| !k.is_empty())
-            .or_else(|| if stack.is_none() { env("HOOKLINE_ADMIN_KEY") } else { None })
-            .ok_or_else(|| Failure::new("no API key: pass --api-key or set HOOKLINE_API_KEY"))?;
+            .or_else(|| is_local.then(|| env("HOOKLINE_ADMIN_KEY")).flatten())
+            .or_else(|| local.as_ref().filter(|_| is_local).map(|s| s.admin_key.clone()))
+            .ok_or_else(|| {
+                Failure::new(format!(
+                    "no API key: pass --api-key, set HOOKLINE_API_KEY, or start `hookline dev` \
+                     (it writes its admin key to {})",
+                    super::state::path().display()
+                ))
+            })?;
         Api::new(&url, key, hint)
     }
 }

@@ -41,11 +41,6 @@ pub fn days_before(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     now - Duration::days(i64::from(days))
 }
 
-/// Yesterday in UTC, the day a daily summary covers by default.
-pub fn yesterday(now: DateTime<Utc>) -> NaiveDate {
-    now.date_naive().pred_opt().unwrap_or(NaiveDate::MIN)
-}
-
 /// A time for tables: seconds precision in UTC, or the text as given.
 pub fn short_time(raw: &str) -> String {
     match DateTime::parse_from_rfc3339(raw) {
@@ -82,12 +77,6 @@ mod tests {
         assert!(json_object("{nope").unwrap_err().starts_with("not valid JSON"));
         assert!(json_object("[1]").is_err());
         assert_eq!(json_object(r#"{"a": 1}"#).unwrap()["a"], 1);
-    }
-
-    #[test]
-    fn the_default_summary_day_is_yesterday_in_utc() {
-        let now = rfc3339("2026-03-01T00:30:00Z").unwrap();
-        assert_eq!(yesterday(now).to_string(), "2026-02-28");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod args;
 pub mod endpoints;
 pub mod ops;
 pub mod output;
+pub mod state;
 pub mod target;
 
 use std::path::PathBuf;
@@ -53,6 +54,12 @@ pub enum Command {
     /// queue, 1) and AWS_ENDPOINT_URL (use that emulator instead of starting
     /// moto_server). Run again on the same emulator and stack name, it keeps
     /// what is there: tables, queues, messages and secrets.
+    ///
+    /// With its own moto, the emulator's state is kept in --data-dir and
+    /// restored on the next start (--fresh starts empty). Where the stack is
+    /// (API URL, emulator URL, stack name, admin key) goes to
+    /// $HOOKLINE_STATE_DIR/dev.json (default $XDG_STATE_HOME/hookline, else
+    /// ~/.local/state/hookline), mode 0600, which every other command reads.
     Dev {
         /// The SAM template to run.
         #[arg(long, default_value = "template.yaml")]
@@ -63,6 +70,12 @@ pub enum Command {
         /// Override a template parameter (repeatable): --parameter RetentionDays=7
         #[arg(long = "parameter", value_name = "NAME=VALUE")]
         parameters: Vec<String>,
+        /// Where the emulator's state is kept between runs [default: .hookline/ beside the template]
+        #[arg(long, env = "HOOKLINE_DATA_DIR", value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Start with an empty emulator: delete the kept state first.
+        #[arg(long)]
+        fresh: bool,
     },
     /// Put failed outbound deliveries back on the delivery queue (all tenants unless --tenant).
     RetryOutbound(RetryOutbound),

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use serde::Serialize;
 
-use super::args::{date, day_or_time, days_before, human_time, yesterday, MAX_DAYS};
+use super::args::{date, day_or_time, days_before, human_time, MAX_DAYS};
 use super::output::{count, pairs, table, Output};
 use super::target::{LocalStack, Stack};
 use super::Failure;
@@ -71,7 +71,8 @@ pub struct Prune {
 /// `hookline daily-summary`
 #[derive(Args, Debug)]
 pub struct DailySummary {
-    /// The day to summarise (YYYY-MM-DD, UTC) [default: yesterday].
+    /// The day to summarise (YYYY-MM-DD), a calendar day in the stack's
+    /// SummaryTimeZone [default: the last day that has ended there, as the schedule does].
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
     pub date: Option<NaiveDate>,
     /// Send it again to tenants that already had that day's summary.
@@ -282,17 +283,15 @@ pub async fn prune(args: &Prune, stack: &Stack, out: &Output) -> Result<(), Fail
 
 /// Runs `hookline daily-summary`.
 pub async fn daily_summary(args: &DailySummary, stack: &Stack, out: &Output) -> Result<(), Failure> {
-    let now = Utc::now();
-    let day = args.date.unwrap_or_else(|| yesterday(now));
-    if day > now.date_naive() {
-        return Err(Failure::new(format!("{day} is in the future; a summary covers a day that has begun")));
-    }
+    let zone = stack.config.summary_time_zone;
+    let day = summary::day_to_summarise(args.date, Utc::now(), zone).map_err(|e| Failure::new(e.to_string()))?;
     let bar = out.progress(None, "summarising tenants");
-    let runs = summary::publish_all(&stack.db, day, args.force, stack.config.retention_days).await;
+    let runs = summary::publish_all(&stack.db, day, zone, args.force, stack.config.retention_days).await;
     bar.finish_and_clear();
     let runs: Vec<SummaryRun> = runs?;
-    out.json(&serde_json::json!({ "date": day, "force": args.force, "tenants": runs }))?;
-    out.text(&format!("Daily summary of {day}: {}.\n", count(runs.len(), "tenant", "tenants")))?;
+    out.json(&serde_json::json!({ "date": day, "time_zone": zone.name(), "force": args.force, "tenants": runs }))?;
+    let zone_name = zone.name();
+    out.text(&format!("Daily summary of {day} ({zone_name}): {}.\n", count(runs.len(), "tenant", "tenants")))?;
     if runs.is_empty() {
         return Ok(());
     }

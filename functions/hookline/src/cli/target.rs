@@ -43,18 +43,45 @@ pub const PARAMETER_VARS: &[(&str, &str)] = &[
     ("AllowedPrivateCidrs", "HOOKLINE_ALLOWED_PRIVATE_CIDRS"),
     ("AllowHttpEndpoints", "HOOKLINE_ALLOW_HTTP_ENDPOINTS"),
     ("RedactFields", "HOOKLINE_REDACT_FIELDS"),
+    ("SummaryTimeZone", "HOOKLINE_SUMMARY_TIME_ZONE"),
 ];
 
-/// Where the local stack is, when `AWS_ENDPOINT_URL` points at its emulator.
+/// Where the local stack is: `AWS_ENDPOINT_URL` and these, each falling back
+/// to what the running `hookline dev` wrote in its state file.
 #[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Local stack options (with AWS_ENDPOINT_URL)")]
+#[command(next_help_heading = "Local stack options")]
 pub struct LocalStack {
-    /// The template the local stack was created from.
-    #[arg(long, env = "HOOKLINE_TEMPLATE", default_value = "template.yaml")]
-    pub template: PathBuf,
-    /// The local stack's name, as given to `hookline dev --stack-name`.
-    #[arg(long, env = "HOOKLINE_STACK", default_value = "hookline-dev")]
-    pub stack_name: String,
+    /// The template the local stack was created from [default: the state
+    /// file's, else ./template.yaml]
+    #[arg(long, env = "HOOKLINE_TEMPLATE")]
+    pub template: Option<PathBuf>,
+    /// The local stack's name, as given to `hookline dev --stack-name`
+    /// [default: the state file's, else hookline-dev]
+    #[arg(long, env = "HOOKLINE_STACK")]
+    pub stack_name: Option<String>,
+}
+
+/// The local stack's template and name once defaults are applied.
+struct LocalNames {
+    template: PathBuf,
+    stack_name: String,
+}
+
+impl LocalStack {
+    fn names(&self, state: Option<&super::state::DevState>) -> LocalNames {
+        LocalNames {
+            template: self
+                .template
+                .clone()
+                .or_else(|| state.map(|s| s.template.clone()))
+                .unwrap_or_else(|| "template.yaml".into()),
+            stack_name: self
+                .stack_name
+                .clone()
+                .or_else(|| state.map(|s| s.stack_name.clone()))
+                .unwrap_or_else(|| "hookline-dev".into()),
+        }
+    }
 }
 
 /// A stack's configuration and the SDK settings to reach it.
@@ -97,15 +124,26 @@ pub async fn resolve(stack: Option<&str>, local: &LocalStack) -> Result<Target, 
         let vars = stack_vars(name, &described)?;
         return Ok(Target { config: Config::from_lookup(|k| vars.get(k).cloned())?, sdk });
     }
-    if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
+    let state = super::state::read();
+    // The state file describes its own emulator only.
+    let endpoint = match env("AWS_ENDPOINT_URL") {
+        Some(url) => Some((url.clone(), state.filter(|s| s.aws_endpoint_url == url))),
+        None if env("HOOKLINE_ENDPOINTS_TABLE").is_some() => None,
+        None => state.map(|s| (s.aws_endpoint_url.clone(), Some(s))),
+    };
+    if let Some((endpoint, state)) = endpoint {
         let sdk = crate::dev::emulator_sdk_config(&endpoint).await;
-        let vars = local_vars(&sdk, &endpoint, local).await?;
+        let vars = local_vars(&sdk, &endpoint, &local.names(state.as_ref())).await?;
         return Ok(Target { config: Config::from_lookup(|k| vars.get(k).cloned())?, sdk });
     }
     if env("HOOKLINE_ENDPOINTS_TABLE").is_some() {
         return Ok(Target { config: Config::from_env()?, sdk: shared::aws::load_sdk_config().await });
     }
-    Err(Failure::new("no stack to work on: pass --stack NAME, or set AWS_ENDPOINT_URL for the local stack"))
+    Err(Failure::new(format!(
+        "no stack to work on: start `hookline dev` (it writes {}), pass --stack NAME for a deployed stack, \
+         or set AWS_ENDPOINT_URL to the local stack's emulator",
+        super::state::path().display()
+    )))
 }
 
 impl Target {
@@ -220,7 +258,7 @@ pub fn local_plan(raw_template: &str, stack: &str) -> Result<Vec<(String, LocalV
     Ok(plan)
 }
 
-async fn local_vars(sdk: &SdkConfig, endpoint: &str, local: &LocalStack) -> Result<HashMap<String, String>, Failure> {
+async fn local_vars(sdk: &SdkConfig, endpoint: &str, local: &LocalNames) -> Result<HashMap<String, String>, Failure> {
     let raw = read_template(&local.template)?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut vars = HashMap::new();

@@ -60,6 +60,11 @@ pub struct DevOptions {
     /// Check every request a function sends against its role's policy
     /// (on unless `HOOKLINE_IAM=off`).
     pub enforce_iam: bool,
+    /// Keep the started moto's state here across runs (none: start empty,
+    /// forget on exit). Unused with `endpoint_url`: that emulator keeps its own.
+    pub data_dir: Option<PathBuf>,
+    /// Delete the kept state before starting.
+    pub fresh: bool,
 }
 
 impl DevOptions {
@@ -99,6 +104,8 @@ impl DevOptions {
             handlers: BTreeMap::new(),
             sqs_concurrency,
             enforce_iam,
+            data_dir: None,
+            fresh: false,
         })
     }
 }
@@ -140,7 +147,24 @@ impl Platform {
         let template = Template::load(&opts.template).map_err(|e| e.to_string())?;
         let moto = match &opts.endpoint_url {
             Some(_) => None,
-            None => Some(tokio::task::spawn_blocking(Moto::start).await.map_err(|e| e.to_string())??),
+            None => {
+                let persist = match &opts.data_dir {
+                    Some(dir) => {
+                        let p = moto::Persistence::in_dir(dir)?;
+                        if opts.fresh {
+                            match std::fs::remove_file(&p.file) {
+                                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                                    return Err(format!("cannot delete {}: {e}", p.file.display()))
+                                }
+                                _ => {}
+                            }
+                        }
+                        Some(p)
+                    }
+                    None => None,
+                };
+                Some(tokio::task::spawn_blocking(move || Moto::start(persist)).await.map_err(|e| e.to_string())??)
+            }
         };
         let aws_endpoint =
             opts.endpoint_url.clone().or_else(|| moto.as_ref().map(|m| m.endpoint.clone())).unwrap_or_default();

@@ -51,13 +51,64 @@ fn answers(addr: SocketAddr) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1")
 }
 
-fn spawn(binary: &Path, port: u16) -> Result<Child, String> {
-    let mut command = Command::new(binary);
-    command
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+/// The wrapper that keeps moto's state in a file (see moto_state.py).
+const STATE_SCRIPT: &str = include_str!("moto_state.py");
+
+/// Where a persistent emulator keeps its state, and how often it saves.
+#[derive(Debug, Clone)]
+pub struct Persistence {
+    /// The snapshot file (`emulator.pickle` in the data directory).
+    pub file: PathBuf,
+    /// The wrapper's own messages (restored, saved, why not).
+    pub log: PathBuf,
+    /// The most time between a change and its snapshot.
+    pub interval: Duration,
+}
+
+impl Persistence {
+    /// The files of a data directory (created 0700 if missing).
+    pub fn in_dir(dir: &Path) -> Result<Self, String> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+        Ok(Self { file: dir.join("emulator.pickle"), log: dir.join("emulator.log"), interval: Duration::from_secs(1) })
+    }
+}
+
+/// The Python beside `moto_server` (the venv's, which has moto).
+pub fn venv_python() -> PathBuf {
+    match find_moto_server().parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("python"),
+        _ => PathBuf::from("python3"),
+    }
+}
+
+fn spawn(binary: &Path, port: u16, persist: Option<&Persistence>) -> Result<Child, String> {
+    let mut command = match persist {
+        None => {
+            let mut c = Command::new(binary);
+            c.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stderr(Stdio::null());
+            c
+        }
+        Some(p) => {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p.log)
+                .map_err(|e| format!("cannot open {}: {e}", p.log.display()))?;
+            let mut c = Command::new(venv_python());
+            c.arg("-c")
+                .arg(STATE_SCRIPT)
+                .arg(&p.file)
+                .args(["127.0.0.1", &port.to_string(), &p.interval.as_secs_f64().to_string()])
+                .stderr(log);
+            c
+        }
+    };
+    command.stdin(Stdio::null()).stdout(Stdio::null());
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
@@ -112,8 +163,9 @@ fn terminate(child: &mut Child) {
 }
 
 impl Moto {
-    /// Starts the emulator and waits until it answers.
-    pub fn start() -> Result<Self, String> {
+    /// Starts the emulator and waits until it answers; with `persist`, it
+    /// restores the snapshot first and keeps it up to date.
+    pub fn start(persist: Option<Persistence>) -> Result<Self, String> {
         let binary = find_moto_server();
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         let (ready_tx, ready_rx) = mpsc::channel();
@@ -121,7 +173,7 @@ impl Moto {
         let owner = std::thread::Builder::new()
             .name("moto".into())
             .spawn(move || {
-                let mut child = match spawn(&binary, port) {
+                let mut child = match spawn(&binary, port, persist.as_ref()) {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));

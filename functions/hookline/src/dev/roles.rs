@@ -22,11 +22,7 @@ pub type Translated = Json;
 
 /// The Python that has aws-sam-translator: `.venv`'s, beside `moto_server`.
 fn python() -> PathBuf {
-    let moto = super::moto::find_moto_server();
-    match moto.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join("python"),
-        _ => PathBuf::from("python3"),
-    }
+    super::moto::venv_python()
 }
 
 /// Translates `template` (once per content; later calls read the cache).
