@@ -64,6 +64,20 @@ impl TargetPolicy {
         Ok(self)
     }
 
+    /// This policy with the host a request to the admin API arrived on
+    /// (its `domainName`) added: on AWS the API's own name is known there.
+    /// A bare loopback name is skipped, since it would cover every local port.
+    pub fn with_request_host(&self, host: &str) -> Self {
+        let mut policy = self.clone();
+        if let Ok(own) = OwnHost::parse(host) {
+            let bare_loopback = own.is_loopback() && own.port.is_none();
+            if !bare_loopback && !policy.own.contains(&own) {
+                policy.own.push(own);
+            }
+        }
+        policy
+    }
+
     /// Refuses a URL whose host and port name the deployment's own API.
     pub fn check_own(&self, url: &Url) -> Result<(), ApiError> {
         let Some(host) = url.host() else { return Ok(()) };
@@ -140,6 +154,18 @@ mod tests {
         let err = p.check_own_addresses(&url, &["127.0.0.1".parse().unwrap()]).unwrap_err();
         assert_eq!(err.code, "own_api_target");
         assert!(p.check_own_addresses(&url, &["93.184.216.34".parse().unwrap()]).is_ok());
+    }
+
+    #[test]
+    fn the_host_a_request_arrived_on_is_added_unless_it_is_bare_loopback() {
+        let p = policy("").with_request_host("abc123.execute-api.eu-west-1.amazonaws.com");
+        assert_eq!(
+            code(&p, "https://abc123.execute-api.eu-west-1.amazonaws.com/api/v1/webhooks/x").as_deref(),
+            Some("own_api_target")
+        );
+        let local = policy("").with_request_host("localhost");
+        assert_eq!(code(&local, "http://127.0.0.1:9000/"), None, "a bare localhost would cover every port");
+        assert!(policy("").with_request_host("not a host").own.is_empty());
     }
 
     #[test]

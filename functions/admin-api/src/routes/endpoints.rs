@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use shared::api_key::Principal;
 use shared::aws::StoreError;
@@ -16,6 +17,7 @@ use shared::error::{ApiError, ErrorBody};
 use shared::event_type::is_builtin;
 use shared::ids::{EndpointId, TenantId};
 use shared::page::{ListResponse, PageRequest};
+use shared::ssrf::TargetPolicy;
 use utoipa::ToSchema;
 
 use crate::http::{body, json, no_content, query, query_bool};
@@ -61,6 +63,17 @@ pub struct EndpointSecret {
 fn parse_id(id: &str) -> Result<EndpointId, ApiError> {
     // A malformed id cannot name anything: answer as for a missing one.
     id.parse().map_err(|_| ApiError::not_found("endpoint"))
+}
+
+/// The deployment's target rules, with this request's own API host added.
+fn target_policy(state: &AppState, req: &Request) -> TargetPolicy {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => match &ctx.domain_name {
+            Some(host) => state.config.target_policy.with_request_host(host),
+            None => state.config.target_policy.clone(),
+        },
+        _ => state.config.target_policy.clone(),
+    }
 }
 
 async fn known_types(state: &AppState, tenant: &TenantId) -> Result<HashSet<String>, ApiError> {
@@ -111,7 +124,7 @@ async fn modify(
     security(("bearer" = [])))]
 pub async fn create(state: &AppState, p: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
     let input: EndpointCreate = body(req)?;
-    let url = state.config.target_policy.vet_endpoint_url(&input.url).await?;
+    let url = target_policy(state, req).vet_endpoint_url(&input.url).await?;
     let settings = EndpointSettings::from_create(&input, url.host_str().unwrap_or_default());
     validate(state, &p.tenant, &settings).await?;
     let secret = match &input.secret {
@@ -185,7 +198,7 @@ pub async fn patch(state: &AppState, p: &Principal, id: &str, req: &Request) -> 
     let id = parse_id(id)?;
     let patch: EndpointPatch = body(req)?;
     if let Some(url) = &patch.url {
-        state.config.target_policy.vet_endpoint_url(url).await?;
+        target_policy(state, req).vet_endpoint_url(url).await?;
     }
     let tenant_types = known_types(state, &p.tenant).await?;
     let prefix = state.config.signature_header_prefix.clone();
