@@ -119,7 +119,8 @@ async fn a_sigkilled_hookline_dev_restarts_with_its_endpoints_keys_sources_deliv
     first.wait().await.unwrap();
 
     let (_second, again) = start(&dirs).await;
-    assert_eq!(again["admin_key"], state["admin_key"], "the admin key is kept");
+    let log = std::fs::read_to_string(dirs.data.join("emulator.log")).unwrap_or_default();
+    assert_eq!(again["admin_key"], state["admin_key"], "the admin key is kept; the emulator said:\n{log}");
     eventually("the restarted API", WAIT, || async {
         (get(&again, &admin, "/v1/endpoints").await.0 == 200).then_some(())
     })

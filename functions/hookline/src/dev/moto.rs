@@ -180,7 +180,16 @@ impl Moto {
                         return;
                     }
                 };
-                let ready = wait_until_ready(&mut child, &binary, port);
+                let ready = wait_until_ready(&mut child, &binary, port).map_err(|e| match &persist {
+                    // The wrapper says why it stopped (e.g. another emulator owns the directory).
+                    Some(p) => {
+                        match std::fs::read_to_string(&p.log).ok().and_then(|l| l.lines().last().map(str::to_owned)) {
+                            Some(last) => format!("{e}: {last}"),
+                            None => e,
+                        }
+                    }
+                    None => e,
+                });
                 let failed = ready.is_err();
                 let _ = ready_tx.send(ready);
                 if !failed {

@@ -11,7 +11,11 @@ still gets a final snapshot). Only a SIGKILL of this process itself, or of
 the machine, loses the writes of the last interval.
 
 The file is written to a temporary name and renamed, so it is always either
-the previous snapshot or the new one. A snapshot from another moto version,
+the previous snapshot or the new one. One emulator at a time owns the data
+directory (an flock on `emulator.pickle.lock`, held until the process
+ends): a restarted `hookline dev` waits for the emulator it replaces to
+finish its final snapshot before it restores, instead of restoring an older
+one while the last is still being written. A snapshot from another moto version,
 or one that cannot be read, is moved aside (`.unreadable`) and the emulator
 starts empty, saying so on stderr.
 
@@ -19,6 +23,7 @@ Usage: python -c <this> STATE_FILE HOST PORT INTERVAL_SECONDS
 """
 
 import copyreg
+import fcntl
 import os
 import pickle
 import signal
@@ -153,8 +158,26 @@ def tracking(app, store):
     return wrapped
 
 
+def own_directory(path, wait_seconds=30.0):
+    """Holds the data directory's lock for this process's life; waits for a
+    previous owner to finish (its final snapshot) first."""
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                log(f"another emulator still holds {path}.lock after {wait_seconds:.0f} s; is another hookline dev using this data directory?")
+                os._exit(3)
+            time.sleep(0.05)
+
+
 def main():
     path, host, port, interval = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    # Kept open until exit: the kernel releases the lock only then.
+    _lock = own_directory(path)  # noqa: F841
     os.environ.setdefault("MOTO_PORT", str(port))
     import logging
 
