@@ -48,6 +48,7 @@ async fn pending_delivery(stack: &Stack, endpoint: &EndpointId) -> (DeliveryReco
         not_before: None,
         manual: false,
         event: Some(snapshot),
+        slot_at: None,
     };
     (record, message)
 }
@@ -126,6 +127,7 @@ async fn a_retry_lost_with_its_worker_is_enqueued_when_the_message_comes_back() 
         response_body: String::new(),
         outcome: "retry_scheduled".into(),
         manual: false,
+        signed_headers: Vec::new(),
     };
     let write = AttemptWrite {
         status: DeliveryStatus::Retrying,

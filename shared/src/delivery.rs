@@ -69,6 +69,10 @@ pub struct Attempt {
     /// True for an attempt a person asked for.
     #[serde(default)]
     pub manual: bool,
+    /// The signature headers the request carried. Stored: only those the
+    /// endpoint added to the deployment's defaults; the API shows them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_headers: Vec<String>,
 }
 
 /// A delivery as stored. The sort key groups deliveries by endpoint and, within
@@ -184,6 +188,10 @@ pub struct DeliveryMessage {
     /// Absent when the event was too large to carry; the worker reads the outbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<EventSnapshot>,
+    /// The start slot (epoch microseconds) a rate-limited endpoint reserved
+    /// for this attempt before it waited on the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_at: Option<i64>,
 }
 
 /// How an attempt ended, as far as retrying is concerned.
@@ -226,15 +234,17 @@ pub enum Next {
 
 /// The retry settings that apply to one delivery.
 #[derive(Debug, Clone, Copy)]
-pub struct RetryRules {
+pub struct RetryRules<'a> {
     pub policy: RetryPolicy,
     pub max_retries: u32,
+    /// The endpoint's own delays, when it has them.
+    pub schedule: Option<&'a [u32]>,
     /// `HOOKLINE_RETRY_SCALE`.
     pub scale: f64,
 }
 
 /// Decides what follows attempt number `attempt` (1-based).
-pub fn decide(result: AttemptResult, attempt: u32, manual: bool, rules: RetryRules, jitter: f64) -> Next {
+pub fn decide(result: AttemptResult, attempt: u32, manual: bool, rules: RetryRules<'_>, jitter: f64) -> Next {
     match result {
         AttemptResult::Delivered => Next::Delivered,
         AttemptResult::Permanent { .. } => Next::Failed { exhausted: false },
@@ -244,7 +254,7 @@ pub fn decide(result: AttemptResult, attempt: u32, manual: bool, rules: RetryRul
             if rules.policy == RetryPolicy::None || retries_made >= rules.max_retries {
                 Next::Failed { exhausted: true }
             } else {
-                Next::RetryIn(retry_delay(attempt, retry_after, jitter, rules.scale))
+                Next::RetryIn(retry_delay(rules.schedule, attempt, retry_after, jitter, rules.scale))
             }
         }
     }
@@ -259,7 +269,8 @@ pub fn breaker_trips(consecutive_failures: u32, max_consecutive_failures: u32) -
 mod tests {
     use super::*;
 
-    const RULES: RetryRules = RetryRules { policy: RetryPolicy::Exponential, max_retries: 2, scale: 1.0 };
+    const RULES: RetryRules<'static> =
+        RetryRules { policy: RetryPolicy::Exponential, max_retries: 2, schedule: None, scale: 1.0 };
 
     #[test]
     fn statuses_classify_as_the_seed_describes() {
@@ -293,6 +304,16 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert!(delay(1) < delay(2) && delay(2) < delay(3));
+    }
+
+    #[test]
+    fn an_own_schedule_sets_the_waits_and_its_length_the_retries() {
+        let t = AttemptResult::Transient { retry_after: None };
+        let own = [2u32, 4];
+        let rules = RetryRules { max_retries: 2, schedule: Some(&own), ..RULES };
+        assert_eq!(decide(t, 1, false, rules, 0.5), Next::RetryIn(Duration::from_secs(2)));
+        assert_eq!(decide(t, 2, false, rules, 0.5), Next::RetryIn(Duration::from_secs(4)));
+        assert_eq!(decide(t, 3, false, rules, 0.5), Next::Failed { exhausted: true });
     }
 
     #[test]

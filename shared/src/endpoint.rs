@@ -10,11 +10,15 @@ use utoipa::ToSchema;
 
 use crate::crypto::{mask_secret, OpenError, SecretBox};
 use crate::error::ApiError;
+use crate::event::Envelope;
 use crate::event_type::{pattern_matches, validate_pattern};
 use crate::ids::{EndpointId, TenantId};
 
 pub mod custom_headers;
+pub mod delivery_options;
 pub use custom_headers::{MAX_HEADERS, MAX_HEADER_VALUE};
+use delivery_options::{present, rate_from_input, schedule_from_input, validate_rate_limit, validate_schedule};
+pub use delivery_options::{SignatureEncoding, SignatureSpec, SignedContent};
 
 pub const MAX_NAME: usize = 128;
 pub const MAX_DESCRIPTION: usize = 1024;
@@ -97,6 +101,18 @@ pub struct EndpointSettings {
     pub filters: Vec<PayloadFilter>,
     #[serde(default)]
     pub legacy_signature: bool,
+    /// One more signature header in the consumer's own format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureSpec>,
+    /// The body's shape.
+    #[serde(default, skip_serializing_if = "Envelope::is_standard")]
+    pub envelope: Envelope,
+    /// Replaces the default retry schedule; its length is `max_retries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_schedule_seconds: Option<Vec<u32>>,
+    /// Most attempts started in any one second, across every worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// An endpoint as stored: settings, state, and sealed secrets.
@@ -162,6 +178,10 @@ impl EndpointRecord {
             metadata: s.metadata.clone(),
             filters: s.filters.clone(),
             legacy_signature: s.legacy_signature,
+            signature: s.signature.clone(),
+            envelope: s.envelope,
+            retry_schedule_seconds: s.retry_schedule_seconds.clone(),
+            rate_limit_per_second: s.rate_limit_per_second,
             secret,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -226,6 +246,14 @@ pub struct EndpointView {
     pub metadata: BTreeMap<String, String>,
     pub filters: Vec<PayloadFilter>,
     pub legacy_signature: bool,
+    /// One more signature header, beside the default ones.
+    pub signature: Option<SignatureSpec>,
+    /// `standard`, `event`, `event-meta` or `data`.
+    pub envelope: Envelope,
+    /// The endpoint's own retry schedule, when it has one.
+    pub retry_schedule_seconds: Option<Vec<u32>>,
+    /// Most attempts started in any one second, when limited.
+    pub rate_limit_per_second: Option<u32>,
     /// `whsec_…` in full from create, rotate-secret and the secret route; masked elsewhere.
     pub secret: String,
     pub created_at: DateTime<Utc>,
@@ -254,6 +282,15 @@ pub struct EndpointCreate {
     pub legacy_signature: Option<bool>,
     /// Bring your own `whsec_…` secret instead of a generated one.
     pub secret: Option<String>,
+    /// One more signature header in the consumer's own format.
+    pub signature: Option<SignatureSpec>,
+    /// The body's shape; default `standard`.
+    pub envelope: Option<Envelope>,
+    /// 1 to 20 delays in seconds (each 1 to 86400) replacing the default
+    /// schedule; `max_retries` becomes their count.
+    pub retry_schedule_seconds: Option<Vec<i64>>,
+    /// 1 to 1000: attempts started per second, at most, across all workers.
+    pub rate_limit_per_second: Option<i64>,
 }
 
 /// `PATCH /v1/endpoints/{id}`: fields present are replaced.
@@ -271,23 +308,46 @@ pub struct EndpointPatch {
     pub metadata: Option<BTreeMap<String, String>>,
     pub filters: Option<Vec<PayloadFilter>>,
     pub legacy_signature: Option<bool>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<SignatureSpec>, nullable = true)]
+    pub signature: Option<Option<SignatureSpec>>,
+    pub envelope: Option<Envelope>,
+    /// `null` returns to the default schedule.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<i64>>, nullable = true)]
+    pub retry_schedule_seconds: Option<Option<Vec<i64>>>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable = true)]
+    pub rate_limit_per_second: Option<Option<i64>>,
 }
 
 impl EndpointSettings {
     /// Settings for a new endpoint, defaults filled in (not yet validated).
     pub fn from_create(input: &EndpointCreate, host: &str) -> Self {
+        let schedule = input.retry_schedule_seconds.as_deref().map(schedule_from_input);
+        let max_retries = match (&schedule, input.max_retries) {
+            (_, Some(n)) => n,
+            (Some(s), None) => s.len() as u32,
+            (None, None) => DEFAULT_MAX_RETRIES,
+        };
         Self {
             url: input.url.trim().to_owned(),
             name: input.name.clone().unwrap_or_else(|| host.to_owned()),
             description: input.description.clone().unwrap_or_default(),
             event_types: input.event_types.clone(),
             retry_policy: input.retry_policy.unwrap_or(RetryPolicy::Exponential),
-            max_retries: input.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            max_retries,
             timeout_seconds: input.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
             headers: input.headers.clone().unwrap_or_default(),
             metadata: input.metadata.clone().unwrap_or_default(),
             filters: input.filters.clone().unwrap_or_default(),
             legacy_signature: input.legacy_signature.unwrap_or(false),
+            signature: input.signature.clone(),
+            envelope: input.envelope.unwrap_or_default(),
+            retry_schedule_seconds: schedule,
+            rate_limit_per_second: input.rate_limit_per_second.map(rate_from_input),
         }
     }
 
@@ -310,8 +370,21 @@ impl EndpointSettings {
             headers,
             metadata,
             filters,
-            legacy_signature
+            legacy_signature,
+            envelope
         );
+        if let Some(signature) = &patch.signature {
+            next.signature = signature.clone();
+        }
+        if let Some(schedule) = &patch.retry_schedule_seconds {
+            next.retry_schedule_seconds = schedule.as_deref().map(schedule_from_input);
+            if let (Some(s), None) = (&next.retry_schedule_seconds, patch.max_retries) {
+                next.max_retries = s.len() as u32;
+            }
+        }
+        if let Some(limit) = patch.rate_limit_per_second {
+            next.rate_limit_per_second = limit.map(rate_from_input);
+        }
         next
     }
 
@@ -324,6 +397,8 @@ impl EndpointSettings {
         }
         too_long("description", &self.description, MAX_DESCRIPTION)?;
         self.validate_event_types(known)?;
+        // Before max_retries: a schedule sets it, and says what is wrong with itself.
+        self.validate_delivery_options(prefix, &self.headers.keys().collect::<Vec<_>>())?;
         if self.max_retries > MAX_RETRIES {
             return Err(ApiError::invalid(
                 "invalid_max_retries",
@@ -369,6 +444,31 @@ impl EndpointSettings {
                     format!("`{pattern}` is not in the event catalog; add it with POST /v1/event-types first"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The extra signature, retry schedule and rate limit. `custom` names the
+    /// endpoint's own headers (a patch that keeps them sealed passes theirs).
+    pub fn validate_delivery_options(&self, prefix: &str, custom: &[&String]) -> Result<(), ApiError> {
+        if let Some(spec) = &self.signature {
+            spec.validate(prefix, custom, self.legacy_signature)?;
+        }
+        if let Some(schedule) = &self.retry_schedule_seconds {
+            validate_schedule(schedule)?;
+            if self.max_retries as usize != schedule.len() {
+                return Err(ApiError::invalid(
+                    "retry_schedule_conflict",
+                    format!(
+                        "max_retries is {} but retry_schedule_seconds lists {} delays; leave max_retries out",
+                        self.max_retries,
+                        schedule.len()
+                    ),
+                ));
+            }
+        }
+        if let Some(limit) = self.rate_limit_per_second {
+            validate_rate_limit(limit)?;
         }
         Ok(())
     }

@@ -196,10 +196,62 @@ impl From<&OutboxRecord> for EventSnapshot {
     }
 }
 
-/// The exact bytes an endpoint receives (and that are signed):
+/// The shape of the body an endpoint receives; each is compact JSON, and
+/// the bytes sent are the bytes signed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Envelope {
+    /// `{"id","type","created_at","data","metadata":{…}}`.
+    #[default]
+    Standard,
+    /// `{"event","timestamp","delivery_id","data"}` (seed 001's consumers).
+    Event,
+    /// `{"event","data","meta":{"timestamp","webhook_id","api_version"}}` (seed 003's).
+    EventMeta,
+    /// The published `data` alone.
+    Data,
+}
+
+impl Envelope {
+    pub fn is_standard(&self) -> bool {
+        *self == Self::Standard
+    }
+}
+
+fn json_text(s: &str) -> String {
+    Value::String(s.to_owned()).to_string()
+}
+
+/// The exact bytes an endpoint receives in the given shape. The event's
+/// time is the publish time, so a retry sends the same body; the delivery
+/// id (`delivery_id`, `webhook_id`) is stable across retries too.
+pub fn render(shape: Envelope, event: &EventSnapshot, endpoint: &EndpointId, delivery: &DeliveryId) -> String {
+    let seconds = || json_text(&event.created_at.to_rfc3339_opts(SecondsFormat::Secs, true));
+    match shape {
+        Envelope::Standard => envelope(event, endpoint, delivery),
+        Envelope::Event => format!(
+            r#"{{"event":{},"timestamp":{},"delivery_id":{},"data":{}}}"#,
+            json_text(&event.event_type),
+            seconds(),
+            json_text(delivery.as_str()),
+            event.payload,
+        ),
+        Envelope::EventMeta => format!(
+            r#"{{"event":{},"data":{},"meta":{{"timestamp":{},"webhook_id":{},"api_version":{}}}}}"#,
+            json_text(&event.event_type),
+            event.payload,
+            seconds(),
+            json_text(delivery.as_str()),
+            json_text(API_VERSION),
+        ),
+        Envelope::Data => event.payload.clone(),
+    }
+}
+
+/// The standard body:
 /// `{"id","type","created_at","data","metadata":{"api_version","endpoint_id","delivery_id","correlation_id"}}`.
 pub fn envelope(event: &EventSnapshot, endpoint: &EndpointId, delivery: &DeliveryId) -> String {
-    let text = |s: &str| Value::String(s.to_owned()).to_string();
+    let text = json_text;
     format!(
         r#"{{"id":{},"type":{},"created_at":{},"data":{},"metadata":{{"api_version":{},"endpoint_id":{},"delivery_id":{},"correlation_id":{}}}}}"#,
         text(event.event_id.as_str()),
@@ -243,6 +295,46 @@ mod tests {
         let at = |k: &str| body.find(&format!("\"{k}\":")).unwrap();
         assert!(body.starts_with("{\"id\":"));
         assert!(at("type") < at("created_at") && at("created_at") < at("data") && at("data") < at("metadata"));
+    }
+
+    #[test]
+    fn every_shape_is_compact_json_that_carries_the_data_and_a_stable_delivery_id() {
+        let event = EventSnapshot {
+            event_id: EventId::generate(),
+            event_type: "appointment.created".into(),
+            created_at: "2026-11-30T10:15:00.250Z".parse().unwrap(),
+            payload: json!({"fee": 12.5, "delta": -3, "name": "Müller ✓"}).to_string(),
+            correlation_id: new_correlation_id(),
+            hops: 0,
+        };
+        let endpoint = EndpointId::generate();
+        let delivery = DeliveryId::for_event(&event.event_id, &endpoint);
+        let body = |shape| render(shape, &event, &endpoint, &delivery);
+        for shape in [Envelope::Standard, Envelope::Event, Envelope::EventMeta, Envelope::Data] {
+            let text = body(shape);
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string(&parsed).unwrap().len(), text.len(), "{shape:?} is compact");
+        }
+        let seed001: Value = serde_json::from_str(&body(Envelope::Event)).unwrap();
+        assert_eq!(seed001["event"], "appointment.created");
+        assert_eq!(seed001["timestamp"], "2026-11-30T10:15:00Z");
+        assert_eq!(seed001["delivery_id"], delivery.as_str());
+        assert_eq!(seed001["data"]["fee"], 12.5);
+        let seed003: Value = serde_json::from_str(&body(Envelope::EventMeta)).unwrap();
+        assert_eq!(seed003["meta"]["webhook_id"], delivery.as_str());
+        assert_eq!(seed003["meta"]["api_version"], API_VERSION);
+        assert_eq!(seed003["data"]["name"], "Müller ✓");
+        assert_eq!(body(Envelope::Data), event.payload, "the data exactly as stored");
+        assert_eq!(body(Envelope::Standard), envelope(&event, &endpoint, &delivery));
+    }
+
+    #[test]
+    fn shapes_are_named_in_kebab_case() {
+        let names: Vec<String> = [Envelope::Standard, Envelope::Event, Envelope::EventMeta, Envelope::Data]
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect();
+        assert_eq!(names, ["\"standard\"", "\"event\"", "\"event-meta\"", "\"data\""]);
     }
 
     #[test]

@@ -22,12 +22,21 @@ pub fn jitter_unit() -> f64 {
 
 /// Wait before retry number `retry` (1 = after the first failure): schedule × (0.8 + 0.4 × jitter) × scale.
 pub fn backoff(retry: u32, jitter: f64, scale: f64) -> Duration {
-    let index = (retry.max(1) as usize - 1).min(DEFAULT_SCHEDULE_SECS.len() - 1);
+    backoff_on(None, retry, jitter, scale)
+}
+
+/// [`backoff`] on an endpoint's own schedule (`None` or empty: the default);
+/// past its end the last delay repeats.
+pub fn backoff_on(schedule: Option<&[u32]>, retry: u32, jitter: f64, scale: f64) -> Duration {
+    let index = retry.max(1) as usize - 1;
+    let secs = match schedule {
+        Some(own) if !own.is_empty() => u64::from(own[index.min(own.len() - 1)]),
+        _ => DEFAULT_SCHEDULE_SECS[index.min(DEFAULT_SCHEDULE_SECS.len() - 1)],
+    };
     // Out-of-range jitter is a caller bug; clamping keeps the ±20 % promise regardless.
     let jitter = if jitter.is_nan() { 0.5 } else { jitter.clamp(0.0, 1.0) };
     // A missing or nonsensical scale must not turn retries into a hot loop or an endless wait.
     let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
-    let secs = DEFAULT_SCHEDULE_SECS[index];
     // Integer milliseconds keep jitter 0 at exactly 80 % and any jitter below 1 strictly under 120 %, which float
     // multiplication alone would round up to.
     let spread_ms = secs * 400;
@@ -52,8 +61,14 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// The wait actually used: the receiver's Retry-After (capped, never scaled) when longer than the backoff, else backoff.
-pub fn retry_delay(retry: u32, retry_after: Option<Duration>, jitter: f64, scale: f64) -> Duration {
-    let backoff = backoff(retry, jitter, scale);
+pub fn retry_delay(
+    schedule: Option<&[u32]>,
+    retry: u32,
+    retry_after: Option<Duration>,
+    jitter: f64,
+    scale: f64,
+) -> Duration {
+    let backoff = backoff_on(schedule, retry, jitter, scale);
     match retry_after.map(|ra| ra.min(MAX_RETRY_AFTER)) {
         Some(ra) if ra > backoff => ra,
         _ => backoff,
@@ -172,20 +187,36 @@ mod tests {
     #[test]
     fn longer_retry_after_wins_and_is_capped() {
         let ra = Duration::from_secs(600);
-        assert_eq!(retry_delay(1, Some(ra), 0.5, 1.0), ra);
-        assert_eq!(retry_delay(1, Some(Duration::from_secs(100 * HOUR)), 0.5, 1.0), MAX_RETRY_AFTER);
+        assert_eq!(retry_delay(None, 1, Some(ra), 0.5, 1.0), ra);
+        assert_eq!(retry_delay(None, 1, Some(Duration::from_secs(100 * HOUR)), 0.5, 1.0), MAX_RETRY_AFTER);
     }
 
     #[test]
     fn retry_after_is_not_scaled() {
         let ra = Duration::from_secs(30);
-        assert_eq!(retry_delay(3, Some(ra), 0.5, 0.01), ra);
+        assert_eq!(retry_delay(None, 3, Some(ra), 0.5, 0.01), ra);
     }
 
     #[test]
     fn shorter_retry_after_loses_to_backoff() {
-        assert_eq!(retry_delay(3, Some(Duration::from_secs(10)), 0.5, 1.0), Duration::from_secs(300));
-        assert_eq!(retry_delay(10, Some(Duration::from_secs(100 * HOUR)), 0.5, 1.0), Duration::from_secs(24 * HOUR));
-        assert_eq!(retry_delay(3, None, 0.5, 1.0), Duration::from_secs(300));
+        assert_eq!(retry_delay(None, 3, Some(Duration::from_secs(10)), 0.5, 1.0), Duration::from_secs(300));
+        assert_eq!(
+            retry_delay(None, 10, Some(Duration::from_secs(100 * HOUR)), 0.5, 1.0),
+            Duration::from_secs(24 * HOUR)
+        );
+        assert_eq!(retry_delay(None, 3, None, 0.5, 1.0), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn an_endpoints_own_schedule_replaces_the_default_with_the_same_jitter() {
+        let own = [2u32, 4];
+        assert_eq!(backoff_on(Some(&own), 1, 0.5, 1.0), Duration::from_secs(2));
+        assert_eq!(backoff_on(Some(&own), 2, 0.5, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff_on(Some(&own), 2, 0.0, 1.0), Duration::from_millis(3200), "-20 %");
+        assert!(backoff_on(Some(&own), 2, 0.999, 1.0) < Duration::from_millis(4800), "under +20 %");
+        assert_eq!(backoff_on(Some(&own), 7, 0.5, 1.0), Duration::from_secs(4), "the last delay repeats");
+        assert_eq!(backoff_on(Some(&[]), 1, 0.5, 1.0), backoff(1, 0.5, 1.0));
+        let honoured = Duration::from_secs(60);
+        assert_eq!(retry_delay(Some(&own), 1, Some(honoured), 0.5, 1.0), honoured, "Retry-After still wins");
     }
 }

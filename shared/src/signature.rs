@@ -51,6 +51,31 @@ pub fn legacy_signature(secret: &str, body: &[u8]) -> String {
     format!("{HMS_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// A signature in a consumer's own format: HMAC-SHA256 keyed by the secret's
+/// text over the body (or `{timestamp}.{body}`), hex or standard base64,
+/// behind `prefix`. Several secrets (a rotation's grace period) give one
+/// value each, space-separated, current first.
+pub fn custom_signature(
+    secrets: &[&str],
+    with_timestamp: bool,
+    base64: bool,
+    prefix: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    let one = |secret: &str| {
+        let mut mac = text_keyed_mac(secret);
+        if with_timestamp {
+            mac.update(format!("{timestamp}.").as_bytes());
+        }
+        mac.update(body);
+        let tag = mac.finalize().into_bytes();
+        let digest = if base64 { STANDARD.encode(tag) } else { hex::encode(tag) };
+        format!("{prefix}{digest}")
+    };
+    secrets.iter().map(|s| one(s)).collect::<Vec<_>>().join(" ")
+}
+
 /// Standard Webhooks v1: `v1,` + base64 HMAC-SHA256 of `{msg_id}.{timestamp}.{body}`, keyed by the decoded secret.
 pub fn standard_signature(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SignatureError> {
     let tag = standard_mac(secret, msg_id, timestamp, body)?.finalize().into_bytes();
@@ -185,6 +210,29 @@ mod tests {
 
     fn verify_s(ts: &str, sig: &str, body: &[u8], now: i64) -> Result<(), VerifyError> {
         verify_hms("s", ts, sig, body, now, TOLERANCE)
+    }
+
+    #[test]
+    fn custom_signatures_match_what_consumers_compute() {
+        let body = br#"{"event":"order.created"}"#;
+        // Seed 003's Python: hmac.new(secret.encode(), payload, sha256).hexdigest() behind "sha256=".
+        assert_eq!(custom_signature(&["s"], false, false, "sha256=", 0, body), legacy_signature("s", body));
+        // Seed 000's scheme is the timestamped form.
+        assert_eq!(
+            custom_signature(&["s"], true, false, "sha256=", 1715360000, body),
+            hms_signature("s", 1715360000, body)
+        );
+        let b64 = custom_signature(&["s"], false, true, "", 0, body);
+        assert_eq!(STANDARD.decode(&b64).unwrap().len(), TAG_LEN);
+        let both = custom_signature(&["new", "old"], false, false, "", 0, body);
+        let parts: Vec<&str> = both.split(' ').collect();
+        assert_eq!(
+            parts,
+            [
+                custom_signature(&["new"], false, false, "", 0, body),
+                custom_signature(&["old"], false, false, "", 0, body)
+            ]
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use shared::endpoint::{custom_headers, EndpointRecord};
+use shared::endpoint::{custom_headers, EndpointRecord, SignatureSpec};
 use shared::hops::HOP_HEADER;
-use shared::signature::{hms_signature, legacy_signature, standard_signature_header, SignatureError};
+use shared::signature::{hms_signature, standard_signature_header, SignatureError};
 
 /// What identifies one request.
 pub struct RequestIds<'a> {
@@ -15,10 +15,17 @@ pub struct RequestIds<'a> {
     pub hop: &'a str,
 }
 
+/// The signature headers an endpoint asked for beyond the defaults:
+/// `legacy_signature`'s `X-Signature`, then its own `signature`.
+pub fn extra_signatures(endpoint: &EndpointRecord) -> impl Iterator<Item = SignatureSpec> + '_ {
+    let s = &endpoint.settings;
+    s.legacy_signature.then(SignatureSpec::legacy).into_iter().chain(s.signature.iter().cloned())
+}
+
 /// Every header Hookline sets, then the endpoint's own.
 /// `secrets` holds the current secret first, then the previous one while
-/// its grace period lasts: Standard Webhooks signs with both, HMS and the
-/// legacy header with the current one.
+/// its grace period lasts: Standard Webhooks and the extra signatures sign
+/// with both, HMS with the current one.
 pub fn signed_headers(
     prefix: &str,
     endpoint: &EndpointRecord,
@@ -41,8 +48,9 @@ pub fn signed_headers(
         ("X-Correlation-Id".to_owned(), ids.correlation_id.to_owned()),
         (HOP_HEADER.to_owned(), ids.hop.to_owned()),
     ];
-    if endpoint.settings.legacy_signature {
-        headers.push(("X-Signature".to_owned(), legacy_signature(current, body.as_bytes())));
+    for spec in extra_signatures(endpoint) {
+        let value = spec.value(&all, timestamp, body.as_bytes());
+        headers.push((spec.header, value));
     }
     headers.extend(endpoint.settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(headers)
@@ -75,10 +83,14 @@ mod tests {
     use shared::signature::{verify_hms, verify_standard};
 
     fn endpoint(legacy: bool) -> EndpointRecord {
+        endpoint_with(legacy, serde_json::Value::Null)
+    }
+
+    fn endpoint_with(legacy: bool, signature: serde_json::Value) -> EndpointRecord {
         let json = serde_json::json!({
             "tenant_id": "t", "endpoint_id": "ep_01m81dwf7mjafjp0vrcp1x1k6b", "url": "https://a.example/", "name": "a",
             "description": "", "event_types": ["*"], "retry_policy": "exponential", "max_retries": 3, "timeout_seconds": 5,
-            "headers": {"X-Tenant": "7"}, "legacy_signature": legacy, "status": "active", "secret_sealed": "", "secret_masked": "",
+            "headers": {"X-Tenant": "7"}, "legacy_signature": legacy, "signature": signature, "status": "active", "secret_sealed": "", "secret_masked": "",
             "version": 1, "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T00:00:00Z"
         });
         serde_json::from_value(json).unwrap()
@@ -107,7 +119,24 @@ mod tests {
     }
 
     #[test]
-    fn during_a_rotation_both_secrets_sign_and_legacy_uses_the_current_one() {
+    fn a_consumers_own_signature_header_is_added_beside_the_defaults() {
+        let body = r#"{"event":"order.created"}"#;
+        let spec = serde_json::json!({"header": "X-C4HXP-Signature", "prefix": "sha256="});
+        let h =
+            signed_headers("X-HMS", &endpoint_with(false, spec), &[CURRENT.into()], &IDS, body, 1_800_000_000).unwrap();
+        let own = header(&h, "X-C4HXP-Signature").unwrap();
+        assert_eq!(own, shared::signature::legacy_signature(CURRENT, body.as_bytes()), "sha256= + hex HMAC(body)");
+        assert!(header(&h, "X-HMS-Signature").is_some() && header(&h, "webhook-signature").is_some());
+        let timed = serde_json::json!({"header": "X-Sig", "content": "timestamp.body", "encoding": "base64"});
+        let h = signed_headers("X-HMS", &endpoint_with(false, timed), &[CURRENT.into()], &IDS, body, 1_800_000_000)
+            .unwrap();
+        let expected = shared::signature::custom_signature(&[CURRENT], true, true, "", 1_800_000_000, body.as_bytes());
+        assert_eq!(header(&h, "X-Sig").unwrap(), expected);
+        assert!(expected.ends_with('='), "base64 of the timestamped MAC");
+    }
+
+    #[test]
+    fn during_a_rotation_both_secrets_sign_every_signature_but_hms() {
         let body = "{}";
         let secrets = [CURRENT.to_owned(), PREVIOUS.to_owned()];
         let h = signed_headers("X-HMS", &endpoint(true), &secrets, &IDS, body, 1_800_000_000).unwrap();
@@ -118,7 +147,10 @@ mod tests {
                 verify_standard(secret, "dlv_1", "1800000000", std_sig, body.as_bytes(), 1_800_000_000, 300).is_ok()
             );
         }
-        assert_eq!(header(&h, "X-Signature").unwrap(), shared::signature::legacy_signature(CURRENT, body.as_bytes()));
+        let legacy = |s: &str| shared::signature::legacy_signature(s, body.as_bytes());
+        assert_eq!(header(&h, "X-Signature").unwrap(), format!("{} {}", legacy(CURRENT), legacy(PREVIOUS)));
+        let hms = header(&h, "X-HMS-Signature").unwrap();
+        assert_eq!(hms, shared::signature::hms_signature(CURRENT, 1_800_000_000, body.as_bytes()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! breaker and the operational events that go with each.
 
 pub mod headers;
+pub mod rate;
 mod resume;
 
 use std::collections::{HashMap, HashSet};
@@ -25,7 +26,7 @@ use shared::delivery::{
     DELIVERED_BODY_BYTES, FAILED_BODY_BYTES, KEPT_RESPONSE_HEADERS,
 };
 use shared::endpoint::{EndpointRecord, EndpointStatus};
-use shared::event::{envelope, EventSnapshot};
+use shared::event::{render, EventSnapshot};
 use shared::ids::{EndpointId, TenantId};
 use shared::ops::{announce, Announcement};
 use shared::outbound::OutboundClient;
@@ -33,7 +34,7 @@ use shared::redact::{scrub_values, Redactor};
 use shared::retry::{jitter_unit, parse_retry_after};
 use tracing::Instrument;
 
-use headers::{sensitive_values, signed_headers, RequestIds};
+use headers::{extra_signatures, sensitive_values, signed_headers, RequestIds};
 
 /// How long a worker trusts its copy of an endpoint (status, URL, secret).
 pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -130,7 +131,7 @@ pub async fn handle(state: &WorkerState, event: LambdaEvent<SqsEvent>) -> Result
     Ok(response)
 }
 
-fn message_for(msg: &DeliveryMessage, delay: Duration) -> OutgoingMessage {
+pub(crate) fn message_for(msg: &DeliveryMessage, delay: Duration) -> OutgoingMessage {
     let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
     let mut next = msg.clone();
     next.not_before = (seconds > u64::from(MAX_DELAY_SECONDS)).then(|| Utc::now().timestamp() + seconds as i64);
@@ -141,7 +142,7 @@ fn message_for(msg: &DeliveryMessage, delay: Duration) -> OutgoingMessage {
     }
 }
 
-async fn send(state: &WorkerState, message: OutgoingMessage) -> Result<(), String> {
+pub(crate) async fn send(state: &WorkerState, message: OutgoingMessage) -> Result<(), String> {
     let refused = state.queue.send_all(&[message]).await.map_err(|e| e.to_string())?;
     if refused.is_empty() {
         Ok(())
@@ -194,6 +195,11 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
     if endpoint.status != EndpointStatus::Active {
         return resume::park(state, &msg).await;
     }
+    if let Some(limit) = endpoint.settings.rate_limit_per_second {
+        if !rate::take_slot(state, &msg, limit).await? {
+            return Ok(());
+        }
+    }
     let event = match &msg.event {
         Some(e) => e.clone(),
         None => match state.db.get_event(tenant, &id.event_id(), false).await.map_err(|e| e.to_string())? {
@@ -220,7 +226,7 @@ async fn attempt(
     event: &EventSnapshot,
 ) -> Result<(), String> {
     let (tenant, id) = (&msg.tenant_id, &msg.delivery_id);
-    let body = envelope(event, &endpoint.endpoint_id, id);
+    let body = render(endpoint.settings.envelope, event, &endpoint.endpoint_id, id);
     let sealer = state.keyring.secret_box().await.map_err(|e| e.to_string())?;
     let hop = shared::hops::header_value(sealer, event.hops + 1, id.as_str());
     let ids = RequestIds {
@@ -263,6 +269,7 @@ async fn attempt(
                 },
                 outcome: String::new(),
                 manual: msg.manual,
+                signed_headers: extra_signatures(endpoint).map(|s| s.header).collect(),
             };
             (result, record)
         }
@@ -277,6 +284,7 @@ async fn attempt(
                 response_body: scrub(&e.detail.chars().take(FAILED_BODY_BYTES).collect::<String>()),
                 outcome: String::new(),
                 manual: msg.manual,
+                signed_headers: extra_signatures(endpoint).map(|s| s.header).collect(),
             };
             // A name that now points inside the network will not fix itself by waiting.
             let result = if e.kind == "forbidden_target" {
@@ -290,6 +298,7 @@ async fn attempt(
     let rules = RetryRules {
         policy: endpoint.settings.retry_policy,
         max_retries: endpoint.settings.max_retries,
+        schedule: endpoint.settings.retry_schedule_seconds.as_deref(),
         scale: state.config.retry_scale,
     };
     let next = decide(result, msg.attempt, msg.manual, rules, jitter_unit());
@@ -321,8 +330,13 @@ async fn attempt(
     // this worker dies in between, the message comes back and
     // `resume_retry` enqueues the retry.
     if let Next::RetryIn(delay) = next {
-        let retry =
-            DeliveryMessage { attempt: msg.attempt + 1, not_before: None, event: Some(event.clone()), ..msg.clone() };
+        let retry = DeliveryMessage {
+            attempt: msg.attempt + 1,
+            not_before: None,
+            slot_at: None,
+            event: Some(event.clone()),
+            ..msg.clone()
+        };
         send(state, message_for(&retry, delay)).await?;
     }
     tracing::info!(status = status.as_str(), status_code = ?record.status_code, error_kind = ?record.error_kind, duration_ms = record.duration_ms, "attempt recorded");
@@ -337,7 +351,7 @@ async fn resume_retry(state: &WorkerState, msg: &DeliveryMessage, current: &Deli
         return Ok(());
     }
     let wait = current.next_attempt_at.and_then(|at| (at - Utc::now()).to_std().ok()).unwrap_or_default();
-    let retry = DeliveryMessage { attempt: msg.attempt + 1, not_before: None, ..msg.clone() };
+    let retry = DeliveryMessage { attempt: msg.attempt + 1, not_before: None, slot_at: None, ..msg.clone() };
     tracing::info!("re-enqueueing the retry of an attempt recorded before its worker stopped");
     send(state, message_for(&retry, wait)).await
 }
@@ -427,6 +441,7 @@ mod tests {
             not_before: None,
             manual: false,
             event: None,
+            slot_at: None,
         }
     }
 

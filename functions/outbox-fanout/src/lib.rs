@@ -174,6 +174,7 @@ async fn prepare(state: &FanoutState, event: &OutboxRecord) -> Result<Option<Vec
                     not_before: None,
                     manual: false,
                     event: embed.then(|| (*snapshot).clone()),
+                    slot_at: None,
                 };
                 Ok::<_, StoreError>(enqueue.then(|| OutgoingMessage {
                     id: record.delivery_id.to_string(),

@@ -48,6 +48,26 @@ const HOP_BY_HOP: &[&str] = &[
     "http2-settings",
 ];
 
+/// True for a name made of letters, digits and `-`, within the length limit.
+pub fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.len() <= MAX_HEADER_NAME && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Why Hookline owns this header name (set on every delivery, or about the
+/// connection rather than the request), or `None` when a user may set it.
+/// `prefix` is the deployment's signature header prefix (`X-HMS`).
+pub fn reserved(name: &str, prefix: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if HOP_BY_HOP.contains(&lower.as_str()) {
+        return Some("describes a connection, not a request");
+    }
+    let signature_prefix = format!("{}-", prefix.to_ascii_lowercase());
+    if RESERVED.contains(&lower.as_str()) || lower.starts_with("webhook-") || lower.starts_with(&signature_prefix) {
+        return Some("is set by Hookline on every delivery");
+    }
+    None
+}
+
 /// Checks the names and values a create or patch sets. `prefix` is the
 /// deployment's signature header prefix (`X-HMS`).
 pub fn validate(headers: &BTreeMap<String, String>, prefix: &str) -> Result<(), ApiError> {
@@ -57,13 +77,8 @@ pub fn validate(headers: &BTreeMap<String, String>, prefix: &str) -> Result<(), 
             format!("headers holds {} entries; at most {MAX_HEADERS} are allowed", headers.len()),
         ));
     }
-    let signature_prefix = format!("{}-", prefix.to_ascii_lowercase());
     for (name, value) in headers {
-        let lower = name.to_ascii_lowercase();
-        let token = !name.is_empty()
-            && name.len() <= MAX_HEADER_NAME
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !token {
+        if !is_token(name) {
             return Err(ApiError::invalid(
                 "invalid_header",
                 format!(
@@ -72,13 +87,14 @@ pub fn validate(headers: &BTreeMap<String, String>, prefix: &str) -> Result<(), 
                 ),
             ));
         }
+        let lower = name.to_ascii_lowercase();
         if HOP_BY_HOP.contains(&lower.as_str()) {
             return Err(ApiError::invalid(
                 "hop_by_hop_header",
                 format!("`{name}` describes a connection, not a request; it cannot be set on deliveries"),
             ));
         }
-        if RESERVED.contains(&lower.as_str()) || lower.starts_with("webhook-") || lower.starts_with(&signature_prefix) {
+        if reserved(name, prefix).is_some() {
             return Err(ApiError::invalid(
                 "reserved_header",
                 format!("`{name}` is set by Hookline on every delivery and cannot be overridden"),

@@ -77,6 +77,7 @@ pub(crate) fn next_attempt(d: &DeliveryRecord, manual: bool) -> DeliveryMessage 
         not_before: None,
         manual,
         event: None,
+        slot_at: None,
     }
 }
 

@@ -168,6 +168,7 @@ mod tests {
             not_before: None,
             manual: false,
             event: None,
+            slot_at: None,
         };
         let body = serde_json::to_string(&message).unwrap();
         assert_eq!(ResumeParked::from_body(&body), None);

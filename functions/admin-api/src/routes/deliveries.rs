@@ -125,7 +125,15 @@ pub async fn get(state: &AppState, p: &Principal, id: &str) -> Result<Response<B
         state.redactor.json(&mut v);
         v
     });
-    Ok(json(200, &DeliveryDetail { delivery: delivery.view(true), data }))
+    let mut view = delivery.view(true);
+    // Stored are only the endpoint's own signature headers; every request
+    // also carried the deployment's.
+    let prefix = &state.config.signature_header_prefix;
+    for attempt in view.attempt_log.iter_mut().flatten() {
+        let defaults = [format!("{prefix}-Signature"), "webhook-signature".to_owned()];
+        attempt.signed_headers.splice(0..0, defaults);
+    }
+    Ok(json(200, &DeliveryDetail { delivery: view, data }))
 }
 
 /// Try a failed or delivered delivery once more, now.

@@ -211,6 +211,10 @@ pub async fn patch(state: &AppState, p: &Principal, id: &str, req: &Request) -> 
             next.headers = custom_headers::keep_masked_echoes(wanted, &current);
         }
         next.validate(&prefix, |t| is_builtin(t) || tenant_types.contains(t))?;
+        if patch.headers.is_none() {
+            // The headers stay sealed: their names come from the masked copy.
+            next.validate_delivery_options(&prefix, &record.headers_masked.keys().collect::<Vec<_>>())?;
+        }
         record.settings = next;
         if patch.headers.is_some() {
             record.seal_headers(sealer);

@@ -344,6 +344,7 @@ mod tests {
                 response_body: String::new(),
                 outcome: "failed".into(),
                 manual: false,
+                signed_headers: Vec::new(),
             });
         }
         d

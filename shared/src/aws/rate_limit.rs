@@ -1,0 +1,102 @@
+//! An endpoint's rate limit, shared by every worker: one small item per
+//! limited endpoint in the claims table holds the time its next attempt may
+//! start (the generic cell rate algorithm). Each attempt reserves its own
+//! start slot, `1/limit` seconds after the previous one, with an atomic
+//! update, so workers on any number of Lambda instances never start more
+//! than the limit in a second. Endpoints without a limit never touch it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use super::dynamo::{s, unless_condition_failed, Db};
+use super::StoreError;
+use crate::ids::{EndpointId, TenantId};
+
+/// How long a slot item outlives its last use (TTL, epoch seconds).
+const SLOT_TTL_SECONDS: i64 = 3600;
+
+/// Microseconds between two starts at `limit` per second.
+pub fn spacing_micros(limit: u32) -> i64 {
+    1_000_000 / i64::from(limit.max(1))
+}
+
+fn slot_key(tenant: &TenantId, endpoint: &EndpointId) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("tenant_id".to_owned(), s(tenant.as_str())),
+        // Its own namespace: no caller's idempotency key can collide with it.
+        ("idempotency_key".to_owned(), s(&format!("rate:{endpoint}"))),
+    ])
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+impl Db {
+    /// Reserves the next start slot of an endpoint limited to `limit`
+    /// attempts per second and returns its time (epoch microseconds): `now`
+    /// when the endpoint is idle, else the first slot after those already
+    /// reserved. `now_micros` is the caller's clock.
+    pub async fn reserve_start(
+        &self,
+        tenant: &TenantId,
+        endpoint: &EndpointId,
+        limit: u32,
+        now_micros: i64,
+    ) -> Result<i64, StoreError> {
+        let spacing = spacing_micros(limit);
+        let expires = n(now_micros / 1_000_000 + SLOT_TTL_SECONDS);
+        let idle = self
+            .client
+            .update_item()
+            .table_name(&self.tables.idempotency)
+            .set_key(Some(slot_key(tenant, endpoint)))
+            .update_expression("SET next_start = :next, expires_at = :exp")
+            .condition_expression("attribute_not_exists(next_start) OR next_start <= :now")
+            .expression_attribute_values(":next", n(now_micros + spacing))
+            .expression_attribute_values(":now", n(now_micros))
+            .expression_attribute_values(":exp", expires.clone())
+            .send()
+            .await;
+        if unless_condition_failed(idle, "dynamodb UpdateItem (rate slot)")?.is_some() {
+            return Ok(now_micros);
+        }
+        // Busy: the slot after the last one reserved (atomic, so two workers
+        // never get the same one). The condition fails only if the backlog
+        // drained meanwhile, and then the idle case applies again.
+        let queued = self
+            .client
+            .update_item()
+            .table_name(&self.tables.idempotency)
+            .set_key(Some(slot_key(tenant, endpoint)))
+            .update_expression("SET next_start = next_start + :spacing, expires_at = :exp")
+            .condition_expression("next_start > :now")
+            .expression_attribute_values(":spacing", n(spacing))
+            .expression_attribute_values(":now", n(now_micros))
+            .expression_attribute_values(":exp", expires)
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match unless_condition_failed(queued, "dynamodb UpdateItem (rate slot)")? {
+            Some(out) => out
+                .attributes
+                .and_then(|a| a.get("next_start").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()))
+                .map(|next| next - spacing)
+                .ok_or_else(|| StoreError::Aws("rate slot: no next_start returned".into())),
+            None => Box::pin(self.reserve_start(tenant, endpoint, limit, now_micros)).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spacing_spreads_a_second_evenly() {
+        assert_eq!(spacing_micros(5), 200_000);
+        assert_eq!(spacing_micros(1000), 1_000);
+        assert_eq!(spacing_micros(0), 1_000_000, "a zero limit is treated as one a second");
+    }
+}
