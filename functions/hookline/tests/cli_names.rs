@@ -102,10 +102,15 @@ fn help_says_where_each_value_comes_from_and_hides_the_old_flags() {
         let out = hookline(args, &[]);
         assert!(out.status.success());
         let help = String::from_utf8_lossy(&out.stdout);
-        assert!(help.contains("Where each value comes from, the first found wins"), "{args:?}:\n{help}");
-        assert!(help.contains("/nonexistent-hookline-state/dev.json"), "{args:?}:\n{help}");
+        assert!(help.contains("Where each value comes from, the first found wins: the flag;"), "{args:?}:\n{help}");
+        assert!(help.contains("--stack-name and HOOKLINE_STACK (now --local-stack"), "{args:?}:\n{help}");
         assert!(!help.contains("--stack <") && !help.contains("--stack-name <"), "{args:?}:\n{help}");
     }
+    let help = String::from_utf8_lossy(&hookline(&["endpoints", "list", "--help"], &[]).stdout).into_owned();
+    assert!(help.contains("the state file of the running `hookline dev` (/nonexistent-hookline-state/dev.json)"));
+    let help = String::from_utf8_lossy(&hookline(&["dev", "--help"], &[]).stdout).into_owned();
+    assert!(help.contains("its variable (shown as [env: ...]); then the default."), "{help}");
+    assert!(help.contains("[env: HOOKLINE_LOCAL_STACK=]") && help.contains("[default: hookline-dev]"), "{help}");
     let help = String::from_utf8_lossy(&hookline(&["prune", "--help"], &[]).stdout).into_owned();
     for shown in ["[env: HOOKLINE_LOCAL_STACK=]", "[env: HOOKLINE_TEMPLATE=]", "[env: HOOKLINE_DEPLOYED_STACK=]"] {
         assert!(help.contains(shown), "{shown}:\n{help}");

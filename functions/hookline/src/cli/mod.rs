@@ -202,7 +202,9 @@ pub fn command() -> clap::Command {
         let footer = footer.to_owned();
         cmd.after_help(footer.clone()).mut_subcommands(move |sub| with_footer(sub, &footer))
     }
-    with_footer(Cli::command(), &renamed::help_footer(&state::path()))
+    let dev_footer = renamed::help_footer(None);
+    with_footer(Cli::command(), &renamed::help_footer(Some(&state::path())))
+        .mut_subcommand("dev", |dev| dev.after_help(dev_footer))
 }
 
 /// The one line to print for a usage error: clap's first line (with the

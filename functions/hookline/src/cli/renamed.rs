@@ -58,20 +58,26 @@ pub fn old_variable_from_env(new: &str) -> Option<String> {
 }
 
 /// The footer of every `--help`: the order values are looked up in, and the
-/// old names still accepted.
-pub fn help_footer(state_file: &std::path::Path) -> String {
+/// old names still accepted. `hookline dev` writes the state file rather than
+/// reading it, so its footer (`state_file` None) leaves the file out.
+pub fn help_footer(state_file: Option<&std::path::Path>) -> String {
     let renamed: Vec<String> = FLAGS
         .iter()
         .zip(VARIABLES)
         .map(|(f, v)| format!("{} and {} (now {} and {})", f.old, v.old, f.new, v.new))
         .collect();
+    let sources = match state_file {
+        Some(file) => format!(
+            "the flag; its variable (shown as [env: ...]); for the local stack, the state file of the \
+             running `hookline dev` ({}); then the default. The local stack's emulator is \
+             $AWS_ENDPOINT_URL, else the state file's",
+            file.display()
+        ),
+        None => "the flag; its variable (shown as [env: ...]); then the default".to_owned(),
+    };
     format!(
-        "Where each value comes from, the first found wins: the flag; its variable \
-         (shown as [env: ...]); for the local stack, the state file of the running \
-         `hookline dev` ({}); then the default. The local stack's emulator is \
-         $AWS_ENDPOINT_URL, else the state file's.\n\n\
+        "Where each value comes from, the first found wins: {sources}.\n\n\
          Old names, accepted until the next release: {}.",
-        state_file.display(),
         renamed.join("; ")
     )
 }
