@@ -21,7 +21,7 @@ key="hk_contract_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 api="http://127.0.0.1:$port"
 log="$root/target/contract-dev.log"
 
-HOOKLINE_PORT="$port" HOOKLINE_ADMIN_KEY="$key" HOOKLINE_STACK="contract$(date +%s)" \
+HOOKLINE_PORT="$port" HOOKLINE_ADMIN_KEY="$key" HOOKLINE_LOCAL_STACK="contract$(date +%s)" \
   ./target/debug/hookline dev >"$log" 2>&1 &
 dev_pid=$!
 trap 'kill "$dev_pid" 2>/dev/null || true; wait "$dev_pid" 2>/dev/null || true' EXIT

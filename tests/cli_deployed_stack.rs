@@ -1,4 +1,4 @@
-//! The operations commands on a deployed stack: `--stack NAME` finds the
+//! The operations commands on a deployed stack: `--deployed-stack NAME` finds the
 //! stack's resources through CloudFormation's outputs, as it does on AWS.
 //! moto emulates CloudFormation, so a stack whose outputs name the local
 //! stack's tables, queues and secrets stands in for `sam deploy`'s.
@@ -47,17 +47,19 @@ async fn deployed_outputs(stack: &Stack) -> String {
     name
 }
 
-/// `hookline --stack NAME …` with the standard AWS chain, as an operator runs it
+/// `hookline --deployed-stack NAME …` with the standard AWS chain, as an operator runs it
 /// (here the chain points at the emulator).
 async fn cli(stack_name: &str, args: &[&str]) -> CliRun {
     let out = tokio::process::Command::new(hookline_binary())
         .arg("--json")
-        .args(["--stack", stack_name])
+        .args(["--deployed-stack", stack_name])
         .args(args)
         .env("AWS_ENDPOINT_URL", emulator())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "hookline")
         .env("AWS_SECRET_ACCESS_KEY", "hookline")
+        .env_remove("HOOKLINE_DEPLOYED_STACK")
+        .env_remove("HOOKLINE_LOCAL_STACK")
         .env_remove("HOOKLINE_STACK")
         .env_remove("HOOKLINE_STACK_NAME")
         .env_remove("AWS_PROFILE")

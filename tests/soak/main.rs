@@ -281,7 +281,7 @@ async fn main() {
         "dev".to_owned(),
         "--template".to_owned(),
         hookline_tests::project_template().display().to_string(),
-        "--stack-name".to_owned(),
+        "--local-stack".to_owned(),
         run.clone(),
         "--parameter".to_owned(),
         "AllowedPrivateCidrs=127.0.0.1/32".to_owned(),

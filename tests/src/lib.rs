@@ -139,8 +139,11 @@ impl Stack {
         let out = tokio::process::Command::new(hookline_binary())
             .args(args)
             .env("AWS_ENDPOINT_URL", emulator())
-            .env("HOOKLINE_STACK", &self.platform.stack)
+            .env("HOOKLINE_LOCAL_STACK", &self.platform.stack)
             .env("HOOKLINE_TEMPLATE", project_template())
+            .env_remove("HOOKLINE_DEPLOYED_STACK")
+            // The old names of those two (see `hookline::cli::renamed`).
+            .env_remove("HOOKLINE_STACK")
             .env_remove("HOOKLINE_STACK_NAME")
             // Never the state file of a `hookline dev` the developer runs.
             .env("HOOKLINE_STATE_DIR", std::env::temp_dir().join("hookline-tests-no-state"))

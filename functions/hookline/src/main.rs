@@ -1,7 +1,8 @@
 //! `hookline`: run Hookline locally and operate it.
 
 use clap::error::ErrorKind;
-use clap::Parser;
+use clap::FromArgMatches;
+use hookline::cli::renamed::{self, old_variable_from_env};
 use hookline::cli::state::{self, DevState};
 use hookline::cli::{self, Cli, Command};
 use hookline::dev::{DevOptions, Platform};
@@ -13,7 +14,8 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 
 #[tokio::main]
 async fn main() {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = match cli::command().try_get_matches_from(&argv).and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             // Help and version are answers, not errors: stdout, exit 0.
@@ -21,13 +23,15 @@ async fn main() {
             std::process::exit(0)
         }
         Err(e) => {
-            let argv: Vec<String> = std::env::args().collect();
             eprintln!("hookline: {}", cli::usage_error(&e, &argv));
             std::process::exit(2)
         }
     };
+    for old in renamed::old_flags(&argv) {
+        eprintln!("{}", renamed::note(&old));
+    }
     match cli.command {
-        Command::Dev { template, stack_name, parameters, data_dir, fresh } => {
+        Command::Dev { template, local_stack, parameters, data_dir, fresh } => {
             tracing_subscriber_init();
             let mut opts = DevOptions::from_env().unwrap_or_else(|e| fail(e));
             // Absolute, so the state file names it for commands run elsewhere.
@@ -37,7 +41,10 @@ async fn main() {
                     .unwrap_or_else(|| opts.template.parent().unwrap_or(std::path::Path::new(".")).join(".hookline")),
             );
             opts.fresh = fresh;
-            opts.stack = stack_name;
+            opts.stack = local_stack
+                .filter(|s| !s.is_empty())
+                .or_else(|| old_variable_from_env("HOOKLINE_LOCAL_STACK"))
+                .unwrap_or_else(|| "hookline-dev".into());
             for p in parameters {
                 let (k, v) = p.split_once('=').unwrap_or_else(|| fail(format!("--parameter {p}: expected NAME=VALUE")));
                 opts.parameters.insert(k.to_owned(), v.to_owned());

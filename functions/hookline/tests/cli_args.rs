@@ -122,7 +122,7 @@ fn no_stack_configured_says_how_to_pick_one() {
     assert_eq!(
         line,
         "hookline: no stack to work on: start `hookline dev` (it writes /nonexistent-hookline-state/dev.json), \
-         pass --stack NAME for a deployed stack, or set AWS_ENDPOINT_URL to the local stack's emulator"
+         pass --deployed-stack NAME for a deployed stack, or set AWS_ENDPOINT_URL to the local stack's emulator"
     );
     assert_eq!(out.status.code(), Some(1));
 }
@@ -148,9 +148,9 @@ fn api_commands_without_a_key_say_how_to_give_one() {
 #[test]
 fn help_works_for_every_command() {
     let commands: &[(&[&str], &[&str])] = &[
-        (&[], &["--json", "--stack"]),
-        (&["dev"], &["--template", "--stack-name", "--parameter"]),
-        (&["retry-outbound"], &["--days", "--endpoint", "--tenant", "--dry-run", "--stack-name", "--template"]),
+        (&[], &["--json", "--deployed-stack"]),
+        (&["dev"], &["--template", "--local-stack", "--parameter"]),
+        (&["retry-outbound"], &["--days", "--endpoint", "--tenant", "--dry-run", "--local-stack", "--template"]),
         (&["replay-inbound"], &["--source", "--failed-only", "--since", "--dry-run"]),
         (&["prune"], &["--days", "--dry-run"]),
         (&["daily-summary"], &["--date", "--force"]),

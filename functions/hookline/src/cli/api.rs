@@ -17,13 +17,13 @@ const PAGE_LIMIT: &str = "250";
 #[derive(Args, Clone, Debug, Default)]
 #[command(next_help_heading = "API options")]
 pub struct ApiArgs {
-    /// Base URL of the HTTP API [default: the stack's ApiUrl output with --stack,
+    /// Base URL of the HTTP API [default: the ApiUrl output of --deployed-stack,
     /// else the running `hookline dev` (its state file, see `hookline dev --help`),
     /// else http://127.0.0.1:$HOOKLINE_PORT (3000)]
     #[arg(long, global = true, env = "HOOKLINE_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
     /// API key [default for the local stack: $HOOKLINE_ADMIN_KEY, else the
-    /// admin key in `hookline dev`'s state file]
+    /// admin key in `hookline dev`'s state file; never sent to a deployed stack]
     #[arg(long, global = true, env = "HOOKLINE_API_KEY", value_name = "KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 }
@@ -76,15 +76,31 @@ impl ApiArgs {
             .filter(|k| !k.is_empty())
             .or_else(|| is_local.then(|| env("HOOKLINE_ADMIN_KEY")).flatten())
             .or_else(|| local.as_ref().filter(|_| is_local).map(|s| s.admin_key.clone()))
-            .ok_or_else(|| {
-                Failure::new(format!(
-                    "no API key: pass --api-key, set HOOKLINE_API_KEY, or start `hookline dev` \
-                     (it writes its admin key to {})",
-                    super::state::path().display()
-                ))
-            })?;
+            .ok_or_else(|| missing_key(stack, local.as_ref().map(|s| s.api_url.as_str()), &url))?;
         Api::new(&url, key, hint)
     }
+}
+
+/// Why there is no key, and how to give one: for the local stack the admin
+/// key `hookline dev` prints and stores, for anything else a key of its own.
+fn missing_key(deployed: Option<&str>, local_api: Option<&str>, url: &str) -> Failure {
+    let state = super::state::path();
+    let state = state.display();
+    Failure::new(match (deployed, local_api) {
+        (Some(name), _) => format!(
+            "no API key for stack {name}: pass --api-key or set HOOKLINE_API_KEY to a key of that stack \
+             (the local admin key is never sent to a deployed stack)"
+        ),
+        (None, Some(local)) => format!(
+            "no API key for {url}: pass --api-key or set HOOKLINE_API_KEY (the admin key in {state} \
+             is sent only to the local stack at {local})"
+        ),
+        (None, None) => format!(
+            "no API key: start `hookline dev`, which prints its admin key and stores it in {state} for every \
+             command (HOOKLINE_ADMIN_KEY sets that key, for `hookline dev` and the CLI alike); \
+             or pass --api-key or set HOOKLINE_API_KEY"
+        ),
+    })
 }
 
 impl Api {
@@ -198,6 +214,20 @@ pub fn api_error(status: StatusCode, method: &Method, path: &str, body: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_key_says_where_each_kind_of_key_comes_from() {
+        let local = missing_key(None, None, "http://127.0.0.1:3000").0;
+        for part in
+            ["hookline dev", "prints its admin key", "dev.json", "HOOKLINE_ADMIN_KEY", "--api-key", "HOOKLINE_API_KEY"]
+        {
+            assert!(local.contains(part), "{part}: {local}");
+        }
+        let deployed = missing_key(Some("prod"), None, "https://api.example.com").0;
+        assert!(deployed.starts_with("no API key for stack prod") && !deployed.contains("HOOKLINE_ADMIN_KEY"));
+        let elsewhere = missing_key(None, Some("http://127.0.0.1:3000"), "https://api.example.com").0;
+        assert!(elsewhere.contains("sent only to the local stack at http://127.0.0.1:3000"), "{elsewhere}");
+    }
 
     #[test]
     fn api_errors_show_the_detail_and_the_code() {

@@ -7,6 +7,7 @@ pub mod args;
 pub mod endpoints;
 pub mod ops;
 pub mod output;
+pub mod renamed;
 pub mod state;
 pub mod target;
 
@@ -38,9 +39,20 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// The deployed CloudFormation stack to work on (operations and API commands).
-    #[arg(long, global = true, env = "HOOKLINE_STACK_NAME", value_name = "NAME")]
-    pub stack: Option<String>,
+    /// A deployed CloudFormation stack to work on: its outputs name the
+    /// tables, queues, secrets and API URL [default: none, the local stack]
+    #[arg(long, global = true, alias = "stack", env = "HOOKLINE_DEPLOYED_STACK", value_name = "NAME")]
+    pub deployed_stack: Option<String>,
+}
+
+impl GlobalArgs {
+    /// `--deployed-stack`, else the old `HOOKLINE_STACK_NAME` (noted on stderr).
+    pub fn deployed_stack(&self) -> Option<String> {
+        self.deployed_stack
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| renamed::old_variable_from_env("HOOKLINE_DEPLOYED_STACK"))
+    }
 }
 
 /// Every `hookline` command.
@@ -62,11 +74,12 @@ pub enum Command {
     /// ~/.local/state/hookline), mode 0600, which every other command reads.
     Dev {
         /// The SAM template to run.
-        #[arg(long, default_value = "template.yaml")]
+        #[arg(long, env = "HOOKLINE_TEMPLATE", default_value = "template.yaml")]
         template: PathBuf,
-        /// Prefix of every created table, queue and secret.
-        #[arg(long, default_value = "hookline-dev")]
-        stack_name: String,
+        /// The local stack's name: the prefix of every table, queue and secret
+        /// it creates [default: hookline-dev]
+        #[arg(long, alias = "stack-name", env = "HOOKLINE_LOCAL_STACK", value_name = "NAME")]
+        local_stack: Option<String>,
         /// Override a template parameter (repeatable): --parameter RetentionDays=7
         #[arg(long = "parameter", value_name = "NAME=VALUE")]
         parameters: Vec<String>,
@@ -166,7 +179,8 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// Runs any command but `dev`.
 pub async fn run(command: Command, global: GlobalArgs) -> Result<(), Failure> {
     let out = Output::new(global.json);
-    let stack = global.stack.as_deref().filter(|s| !s.is_empty());
+    let deployed = global.deployed_stack();
+    let stack = deployed.as_deref();
     match command {
         Command::Dev { .. } => Err(Failure::new("`hookline dev` is run by the binary, not the library")),
         Command::RetryOutbound(a) => ops::retry_outbound(&a, &target::connect(stack, &a.local).await?, &out).await,
@@ -179,6 +193,18 @@ pub async fn run(command: Command, global: GlobalArgs) -> Result<(), Failure> {
         Command::Deliveries { api, command } => activity::deliveries(command, &api.client(stack).await?, &out).await,
         Command::Stats(a) => activity::stats(&a, &a.api.client(stack).await?, &out).await,
     }
+}
+
+/// The command line with the footer that says where values come from on
+/// every command's `--help`.
+pub fn command() -> clap::Command {
+    fn with_footer(cmd: clap::Command, footer: &str) -> clap::Command {
+        let footer = footer.to_owned();
+        cmd.after_help(footer.clone()).mut_subcommands(move |sub| with_footer(sub, &footer))
+    }
+    let dev_footer = renamed::help_footer(None);
+    with_footer(Cli::command(), &renamed::help_footer(Some(&state::path())))
+        .mut_subcommand("dev", |dev| dev.after_help(dev_footer))
 }
 
 /// The one line to print for a usage error: clap's first line (with the
@@ -206,7 +232,7 @@ pub fn usage_error(err: &clap::Error, argv: &[String]) -> String {
 /// The subcommand named on the command line (`hookline endpoints create`),
 /// so the hint points at the help that explains the mistake.
 fn command_path(argv: &[String]) -> (String, clap::Command) {
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     let mut path = vec!["hookline".to_owned()];
     for arg in argv.iter().skip(1) {
         if arg == "--" {
@@ -239,7 +265,17 @@ mod tests {
 
     #[test]
     fn the_argument_definitions_are_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn the_old_flag_names_still_parse_as_the_new_ones() {
+        let cli = Cli::try_parse_from(argv("hookline --stack prod prune --days 3 --stack-name hl")).unwrap();
+        assert_eq!(cli.global.deployed_stack.as_deref(), Some("prod"));
+        let Command::Prune(prune) = cli.command else { panic!("prune") };
+        assert_eq!(prune.local.local_stack.as_deref(), Some("hl"));
+        let cli = Cli::try_parse_from(argv("hookline dev --stack-name hl")).unwrap();
+        assert!(matches!(cli.command, Command::Dev { local_stack: Some(name), .. } if name == "hl"));
     }
 
     #[test]

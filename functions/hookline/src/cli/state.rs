@@ -22,7 +22,7 @@ pub struct DevState {
     pub admin_key: String,
     /// The emulator the local stack's resources live in.
     pub aws_endpoint_url: String,
-    /// The prefix of every table, queue and secret (`--stack-name`).
+    /// The prefix of every table, queue and secret (`hookline dev --local-stack`).
     pub stack_name: String,
     /// The template the stack was created from, absolute.
     pub template: PathBuf,

@@ -53,12 +53,12 @@ pub const PARAMETER_VARS: &[(&str, &str)] = &[
 pub struct LocalStack {
     /// The template the local stack was created from [default: the state
     /// file's, else ./template.yaml]
-    #[arg(long, env = "HOOKLINE_TEMPLATE")]
+    #[arg(long, env = "HOOKLINE_TEMPLATE", value_name = "PATH")]
     pub template: Option<PathBuf>,
-    /// The local stack's name, as given to `hookline dev --stack-name`
+    /// The local stack's name, as given to `hookline dev --local-stack`
     /// [default: the state file's, else hookline-dev]
-    #[arg(long, env = "HOOKLINE_STACK")]
-    pub stack_name: Option<String>,
+    #[arg(long, alias = "stack-name", env = "HOOKLINE_LOCAL_STACK", value_name = "NAME")]
+    pub local_stack: Option<String>,
 }
 
 /// The local stack's template and name once defaults are applied.
@@ -76,8 +76,10 @@ impl LocalStack {
                 .or_else(|| state.map(|s| s.template.clone()))
                 .unwrap_or_else(|| "template.yaml".into()),
             stack_name: self
-                .stack_name
+                .local_stack
                 .clone()
+                .filter(|s| !s.is_empty())
+                .or_else(|| super::renamed::old_variable_from_env("HOOKLINE_LOCAL_STACK"))
                 .or_else(|| state.map(|s| s.stack_name.clone()))
                 .unwrap_or_else(|| "hookline-dev".into()),
         }
@@ -115,7 +117,7 @@ pub async fn connect(stack: Option<&str>, local: &LocalStack) -> Result<Stack, F
     Ok(resolve(stack, local).await?.into_stack())
 }
 
-/// Finds the stack: `--stack`, else the local emulator, else the
+/// Finds the stack: `--deployed-stack`, else the local emulator, else the
 /// function variables in this environment.
 pub async fn resolve(stack: Option<&str>, local: &LocalStack) -> Result<Target, Failure> {
     if let Some(name) = stack {
@@ -140,7 +142,7 @@ pub async fn resolve(stack: Option<&str>, local: &LocalStack) -> Result<Target, 
         return Ok(Target { config: Config::from_env()?, sdk: shared::aws::load_sdk_config().await });
     }
     Err(Failure::new(format!(
-        "no stack to work on: start `hookline dev` (it writes {}), pass --stack NAME for a deployed stack, \
+        "no stack to work on: start `hookline dev` (it writes {}), pass --deployed-stack NAME for a deployed stack, \
          or set AWS_ENDPOINT_URL to the local stack's emulator",
         super::state::path().display()
     )))
@@ -269,7 +271,7 @@ async fn local_vars(sdk: &SdkConfig, endpoint: &str, local: &LocalNames) -> Resu
                 let out = sqs.get_queue_url().queue_name(&queue).send().await.map_err(|e| {
                     let reason = e.message().map(str::to_owned).unwrap_or_else(|| error_chain(&e));
                     Failure::new(format!(
-                        "no queue {queue} at {endpoint} ({reason}); is `hookline dev --stack-name {}` running?",
+                        "no queue {queue} at {endpoint} ({reason}); is `hookline dev --local-stack {}` running?",
                         local.stack_name
                     ))
                 })?;

@@ -95,7 +95,10 @@ impl DevOptions {
         let extra_env = PASSTHROUGH_ENV.iter().filter_map(|k| Some((k.to_string(), var(k)?))).collect();
         Ok(Self {
             template: PathBuf::from(var("HOOKLINE_TEMPLATE").unwrap_or_else(|| "template.yaml".into())),
-            stack: var("HOOKLINE_STACK").unwrap_or_else(|| "hookline-dev".into()),
+            // HOOKLINE_STACK is the old name (see `cli::renamed`).
+            stack: var("HOOKLINE_LOCAL_STACK")
+                .or_else(|| var("HOOKLINE_STACK"))
+                .unwrap_or_else(|| "hookline-dev".into()),
             listen: SocketAddr::from(([127, 0, 0, 1], port)),
             endpoint_url: var("AWS_ENDPOINT_URL"),
             admin_key: var("HOOKLINE_ADMIN_KEY"),
@@ -112,7 +115,7 @@ impl DevOptions {
 
 /// The running platform. Dropping it stops everything, the emulator included.
 pub struct Platform {
-    /// The prefix of every resource name (`--stack-name`).
+    /// The prefix of every resource name (`--local-stack`).
     pub stack: String,
     pub url: String,
     pub addr: SocketAddr,
