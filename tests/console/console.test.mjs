@@ -25,7 +25,7 @@ async function startPlatform() {
   const child = spawn(path.join(target, 'debug', 'hookline'), [
     'dev',
     '--template', path.join(root, 'template.yaml'),
-    '--stack-name', `console-${randomBytes(4).toString('hex')}`,
+    '--local-stack', `console-${randomBytes(4).toString('hex')}`,
     '--parameter', 'AllowedPrivateCidrs=127.0.0.1/32',
     // Its own empty emulator every run, and its state file kept out of the developer's.
     '--fresh', '--data-dir', path.join(target, 'console-test-data'),
