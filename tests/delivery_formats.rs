@@ -283,3 +283,61 @@ async fn the_delivery_detail_names_every_signature_header_the_request_carried() 
     );
     stack.platform.shutdown().await;
 }
+
+/// `hookline ARGS` against the stack's API with its admin key.
+async fn cli(stack: &Stack, args: &[&str]) -> hookline_tests::CliRun {
+    let (url, key) = (stack.platform.url.as_str(), stack.platform.admin_key.as_str());
+    let mut all = args.to_vec();
+    all.extend(["--api-url", url, "--api-key", key]);
+    stack.cli(&all).await
+}
+
+#[tokio::test]
+async fn the_cli_creates_and_updates_an_endpoints_delivery_options() {
+    let stack = Stack::start().await;
+    let created = cli(
+        &stack,
+        &[
+            "--json",
+            "endpoints",
+            "create",
+            "--url",
+            "https://lab.example/hooks",
+            "--event-type",
+            "bill.paid",
+            "--envelope",
+            "event-meta",
+            "--signature-header",
+            "X-C4HXP-Signature",
+            "--signature-prefix",
+            "sha256=",
+            "--retry-schedule",
+            "60,300,1800",
+            "--rate-limit",
+            "5",
+        ],
+    )
+    .await;
+    assert!(created.success, "{}", created.stderr);
+    let v = created.json();
+    assert_eq!(
+        (&v["envelope"], &v["rate_limit_per_second"], &v["max_retries"]),
+        (&json!("event-meta"), &json!(5), &json!(3))
+    );
+    assert_eq!(v["signature"]["prefix"], "sha256=");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let shown = cli(&stack, &["endpoints", "get", &id]).await;
+    assert!(shown.stdout.contains("X-C4HXP-Signature: sha256= + hex HMAC(body)"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("60, 300, 1800 s") && shown.stdout.contains("5 per second"), "{}", shown.stdout);
+    let updated =
+        cli(&stack, &["--json", "endpoints", "update", &id, "--clear-rate-limit", "--envelope", "data"]).await;
+    assert!(updated.success, "{}", updated.stderr);
+    assert_eq!((&updated.json()["rate_limit_per_second"], &updated.json()["envelope"]), (&Value::Null, &json!("data")));
+    let refused = cli(&stack, &["endpoints", "update", &id, "--rate-limit", "5000"]).await;
+    assert!(!refused.success);
+    assert_eq!(refused.stderr.trim().lines().count(), 1, "one line: {}", refused.stderr);
+    assert!(refused.stderr.contains("rate_limit_per_second"), "{}", refused.stderr);
+    let nothing = cli(&stack, &["endpoints", "update", &id]).await;
+    assert!(!nothing.success && nothing.stderr.contains("nothing to change"), "{}", nothing.stderr);
+    stack.platform.shutdown().await;
+}

@@ -141,6 +141,11 @@ impl Api {
         self.send(Method::POST, self.url(segments, &[]), body).await
     }
 
+    /// `PATCH` with a JSON body.
+    pub async fn patch(&self, segments: &[&str], body: &Value) -> Result<Value, Failure> {
+        self.send(Method::PATCH, self.url(segments, &[]), Some(body)).await
+    }
+
     /// `DELETE`; the API answers 204.
     pub async fn delete(&self, segments: &[&str]) -> Result<(), Failure> {
         self.send(Method::DELETE, self.url(segments, &[]), None).await.map(drop)

@@ -1,7 +1,7 @@
 //! `hookline endpoints …` and `hookline sources …`: what receives and what
 //! sends webhooks, through the HTTP API.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::api::Api;
@@ -31,6 +31,24 @@ pub enum EndpointsCommand {
         /// A name for people [default: the URL's host].
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        options: DeliveryOptions,
+    },
+    /// Change an endpoint's delivery format, retry schedule or rate limit.
+    Update {
+        /// The endpoint (ep_…).
+        id: EndpointId,
+        #[command(flatten)]
+        options: DeliveryOptions,
+        /// Remove the extra signature header.
+        #[arg(long, conflicts_with = "signature_header")]
+        clear_signature: bool,
+        /// Return to the default retry schedule.
+        #[arg(long, conflicts_with = "retry_schedule")]
+        clear_retry_schedule: bool,
+        /// Remove the rate limit.
+        #[arg(long, conflicts_with = "rate_limit")]
+        clear_rate_limit: bool,
     },
     /// Resume deliveries to a paused or disabled endpoint (parked ones are sent).
     Enable {
@@ -50,6 +68,60 @@ pub enum EndpointsCommand {
         /// The endpoint (ep_…).
         id: EndpointId,
     },
+}
+
+/// How requests to an endpoint look and are paced (see the API's endpoint fields).
+#[derive(Args, Debug, Default)]
+pub struct DeliveryOptions {
+    /// The body's shape: standard, event, event-meta or data.
+    #[arg(long)]
+    envelope: Option<String>,
+    /// One more signature header in the consumer's format, e.g. X-C4HXP-Signature.
+    #[arg(long, value_name = "NAME")]
+    signature_header: Option<String>,
+    /// What it signs: body or timestamp.body [default: body].
+    #[arg(long, requires = "signature_header", value_name = "CONTENT")]
+    signature_content: Option<String>,
+    /// hex or base64 [default: hex].
+    #[arg(long, requires = "signature_header", value_name = "ENCODING")]
+    signature_encoding: Option<String>,
+    /// Text before the digest, e.g. sha256= [default: none].
+    #[arg(long, requires = "signature_header", value_name = "TEXT")]
+    signature_prefix: Option<String>,
+    /// Seconds before each retry, comma-separated (e.g. 60,300,1800); their count is the retry count.
+    #[arg(long, value_delimiter = ',', value_name = "SECONDS")]
+    retry_schedule: Option<Vec<i64>>,
+    /// Most attempts started per second (1 to 1000).
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<i64>,
+}
+
+impl DeliveryOptions {
+    /// The fields these flags set, merged into `body`.
+    fn apply(self, body: &mut Value) {
+        if let Some(e) = self.envelope {
+            body["envelope"] = json!(e);
+        }
+        if let Some(header) = self.signature_header {
+            let mut spec = json!({ "header": header });
+            for (key, value) in [
+                ("content", self.signature_content),
+                ("encoding", self.signature_encoding),
+                ("prefix", self.signature_prefix),
+            ] {
+                if let Some(v) = value {
+                    spec[key] = json!(v);
+                }
+            }
+            body["signature"] = spec;
+        }
+        if let Some(schedule) = self.retry_schedule {
+            body["retry_schedule_seconds"] = json!(schedule);
+        }
+        if let Some(limit) = self.rate_limit {
+            body["rate_limit_per_second"] = json!(limit);
+        }
+    }
 }
 
 /// `hookline sources …`
@@ -91,6 +163,33 @@ fn endpoint_status(v: &Value) -> String {
     }
 }
 
+/// `X-C4HXP-Signature: sha256= + hex HMAC(body)`, or `-`.
+fn signature_text(v: &Value) -> String {
+    let Some(spec) = v.get("signature").filter(|s| s.is_object()) else {
+        return "-".into();
+    };
+    let content = if field(spec, "content") == "timestamp.body" { "timestamp.body" } else { "body" };
+    let prefix = match field(spec, "prefix") {
+        p if p == "-" => String::new(),
+        p => format!("{p} + "),
+    };
+    format!("{}: {prefix}{} HMAC({content})", field(spec, "header"), field(spec, "encoding"))
+}
+
+fn schedule_text(v: &Value) -> String {
+    match field(v, "retry_schedule_seconds") {
+        s if s == "-" => "default".into(),
+        s => format!("{s} s"),
+    }
+}
+
+fn rate_text(v: &Value) -> String {
+    match field(v, "rate_limit_per_second") {
+        r if r == "-" => "none".into(),
+        r => format!("{r} per second"),
+    }
+}
+
 fn endpoint_details(v: &Value) -> String {
     pairs(&[
         ("id", field(v, "id")),
@@ -102,6 +201,10 @@ fn endpoint_details(v: &Value) -> String {
         ("retry policy", format!("{}, up to {} retries", field(v, "retry_policy"), field(v, "max_retries"))),
         ("timeout", format!("{} s", field(v, "timeout_seconds"))),
         ("legacy signature", yes_no(v, "legacy_signature")),
+        ("signature header", signature_text(v)),
+        ("body shape", field(v, "envelope")),
+        ("retry schedule", schedule_text(v)),
+        ("rate limit", rate_text(v)),
         ("secret", field(v, "secret")),
         ("created", short_time(&field(v, "created_at"))),
         ("updated", short_time(&field(v, "updated_at"))),
@@ -131,17 +234,39 @@ pub async fn endpoints(command: EndpointsCommand, api: &Api, out: &Output) -> Re
             out.json(&v)?;
             out.text(&endpoint_details(&v))
         }
-        EndpointsCommand::Create { url, event_types, name } => {
+        EndpointsCommand::Create { url, event_types, name, options } => {
             let mut body = json!({ "url": url, "event_types": event_types });
             if let Some(n) = name {
                 body["name"] = Value::String(n);
             }
+            options.apply(&mut body);
             let v = api.post(&["v1", "endpoints"], Some(&body)).await?;
             out.json(&v)?;
             out.text(&endpoint_details(&v))?;
             out.text(
                 "\nKeep the secret now: it is shown in full only here, by rotate-secret and by the secret route.\n",
             )
+        }
+        EndpointsCommand::Update { id, options, clear_signature, clear_retry_schedule, clear_rate_limit } => {
+            let mut body = json!({});
+            options.apply(&mut body);
+            for (clear, key) in [
+                (clear_signature, "signature"),
+                (clear_retry_schedule, "retry_schedule_seconds"),
+                (clear_rate_limit, "rate_limit_per_second"),
+            ] {
+                if clear {
+                    body[key] = Value::Null;
+                }
+            }
+            if body.as_object().is_some_and(|o| o.is_empty()) {
+                return Err(Failure::new(
+                    "nothing to change: give at least one option (hookline endpoints update --help)",
+                ));
+            }
+            let v = api.patch(&["v1", "endpoints", id.as_str()], &body).await?;
+            out.json(&v)?;
+            out.text(&endpoint_details(&v))
         }
         EndpointsCommand::Enable { id } => {
             let v = api.post(&["v1", "endpoints", id.as_str(), "enable"], None).await?;
@@ -225,6 +350,20 @@ mod tests {
         assert_eq!(field(&v, "c"), "15");
         assert_eq!(field(&v, "d"), "-");
         assert_eq!(field(&v, "missing"), "-");
+    }
+
+    #[test]
+    fn delivery_options_read_as_sentences() {
+        let v = json!({"signature": {"header": "X-C4HXP-Signature", "content": "body", "encoding": "hex", "prefix": "sha256="},
+            "retry_schedule_seconds": [60, 300], "rate_limit_per_second": 5});
+        assert_eq!(signature_text(&v), "X-C4HXP-Signature: sha256= + hex HMAC(body)");
+        assert_eq!(schedule_text(&v), "60, 300 s");
+        assert_eq!(rate_text(&v), "5 per second");
+        let none = json!({"signature": null});
+        assert_eq!(
+            (signature_text(&none), schedule_text(&none), rate_text(&none)),
+            ("-".into(), "default".into(), "none".into())
+        );
     }
 
     #[test]
