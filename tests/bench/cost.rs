@@ -62,6 +62,20 @@ pub fn usd_per_million(
     lines
 }
 
+/// What a rate limit's extra requests cost per million deliveries: each
+/// extra DynamoDB write is one unit (the slot item is tiny); each extra
+/// SQS send also brings its share of the event source mapping's receive and
+/// delete and of a Lambda invocation (batches of ten).
+pub fn rate_limit_extra_usd_per_million(extra: &BTreeMap<String, f64>) -> f64 {
+    let sum = |prefix: &str| extra.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum::<f64>();
+    let writes = sum("DynamoDB.UpdateItem") + sum("DynamoDB.PutItem");
+    let reads = sum("DynamoDB.GetItem") * 0.5;
+    let sends = sum("SQS.SendMessage");
+    writes * DYNAMODB_WRITE_PER_M
+        + reads * DYNAMODB_READ_PER_M
+        + sends * (SQS_PER_M + EVENT_SOURCE_SQS_REQUESTS * SQS_PER_M + 0.1 * LAMBDA_REQUESTS_PER_M)
+}
+
 /// EventBridge API destinations for the same traffic: one custom event
 /// published and one destination invocation per delivery.
 pub fn eventbridge_api_destinations_per_million() -> f64 {

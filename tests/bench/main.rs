@@ -147,6 +147,45 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
     }
 }
 
+/// What an endpoint's rate limit adds per delivery.
+pub struct RateLimited {
+    limit: u32,
+    events: usize,
+    seconds: f64,
+    /// AWS requests per delivery beyond the unlimited run's, by operation.
+    extra_requests: BTreeMap<String, f64>,
+}
+
+/// The same 1:1 traffic to an endpoint limited to `limit` per second,
+/// published at once so most deliveries wait for a start slot, with two
+/// concurrent workers (as Lambda would run several).
+async fn rate_limited(events: usize, limit: u32, unlimited: &BTreeMap<String, f64>) -> RateLimited {
+    let mut opts = delivery_options(1.0);
+    opts.sqs_concurrency = 2;
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let body = json!({"url": receiver.url, "event_types": ["bill.paid"], "rate_limit_per_second": limit});
+    assert_eq!(api.post("/v1/endpoints", body).await.status, 201, "a limited endpoint");
+    shared::aws::metrics::reset();
+    let started = Instant::now();
+    publish(&api, events, 8, None).await;
+    let allowed = Duration::from_secs(3 * events as u64 / u64::from(limit) + 120);
+    receiver.wait_for(events, allowed).await;
+    let seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let extra_requests = shared::aws::metrics::snapshot()
+        .into_iter()
+        .map(|(k, v)| {
+            let more = v as f64 / events as f64 - unlimited.get(&k).copied().unwrap_or(0.0);
+            (k, more)
+        })
+        .filter(|(_, more)| *more > 0.005)
+        .collect();
+    stack.platform.shutdown().await;
+    RateLimited { limit, events, seconds, extra_requests }
+}
+
 /// Write and read units per delivery, from the stored items' sizes (the
 /// emulator's own ConsumedCapacity is a constant, so it is not used), and
 /// the mean attempt duration.
@@ -309,6 +348,9 @@ async fn main() {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     eprintln!("bench: end to end, {events} events");
     let e2e = end_to_end(events, latency_events, latency_rate).await;
+    let limited_events = arg(&args, "--rate-limited-events", 300);
+    eprintln!("bench: {limited_events} events to an endpoint limited to 50/s");
+    let rate = rate_limited(limited_events, 50, &e2e.requests).await;
     eprintln!("bench: floor, {events} requests");
     let (floor_rps, floor_cpu) = floor(events).await;
     eprintln!("bench: fan-out to {fanout_endpoints} endpoints");
@@ -328,6 +370,7 @@ async fn main() {
     let results = report::Results {
         events,
         e2e: &e2e,
+        rate: &rate,
         floor_rps,
         floor_cpu,
         fanout_endpoints,

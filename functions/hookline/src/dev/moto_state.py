@@ -122,17 +122,25 @@ class Store:
         finally:
             sys.setswitchinterval(previous)
 
-    def save(self):
-        with self.guard:
-            self.dirty = False
-            data = self.dumps()
-            partial = f"{self.path}.{os.getpid()}.tmp"
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(partial, self.path)
+    def save(self, wait=None):
+        # A final save waits a bounded time for a periodic one in progress.
+        if not self.guard.acquire(timeout=-1 if wait is None else wait):
+            raise TimeoutError("a snapshot in progress did not finish")
+        try:
+            self._save()
+        finally:
+            self.guard.release()
+
+    def _save(self):
+        self.dirty = False
+        data = self.dumps()
+        partial = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, self.path)
 
     def saver(self, interval):
         while True:
@@ -192,8 +200,17 @@ def main():
     store.load()
 
     def stop(signum, _frame):
+        # Once stopping, another signal (the parent-death one and a plain
+        # SIGTERM may both come) must not re-enter the save and deadlock on
+        # its lock; and whatever happens, the process ends, so the next
+        # emulator gets the directory.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        watchdog = threading.Timer(20.0, lambda: os._exit(1))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            store.save()
+            store.save(wait=10.0)
             log(f"saved {path} on signal {signum}")
         except BaseException as e:  # noqa: BLE001 - say why, then go
             log(f"final snapshot failed: {e!r}")
