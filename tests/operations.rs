@@ -154,8 +154,17 @@ async fn the_health_run_fans_out_an_event_the_stream_never_did_and_only_once() {
     let stack = Stack::start_with(opts).await;
     let api = stack.admin();
     let receiver = Receiver::start().await;
-    endpoint(&api, &receiver.url, json!(["bill.paid"])).await;
+    let ep = endpoint(&api, &receiver.url, json!(["bill.paid"])).await;
     let tenant = shared::ids::TenantId::default_tenant();
+    // The endpoint existed before the event: only then is its missing
+    // delivery evidence of a stalled fan-out.
+    let id: shared::ids::EndpointId = ep.parse().unwrap();
+    let mut record = stack.db().get_endpoint(&tenant, &id).await.unwrap().unwrap();
+    let version = record.version;
+    (record.created_at, record.updated_at) =
+        (Utc::now() - chrono::Duration::minutes(20), Utc::now() - chrono::Duration::minutes(20));
+    record.version += 1;
+    stack.db().replace_endpoint(&record, version).await.unwrap();
     let ten_minutes_ago = (Utc::now() - chrono::Duration::minutes(10)).timestamp_millis() as u64;
     let new = shared::event::NewEvent {
         event_type: "bill.paid".into(),
@@ -180,7 +189,7 @@ async fn the_health_run_fans_out_an_event_the_stream_never_did_and_only_once() {
     assert_eq!(delivered["data"]["bill"], "BL-7", "the payload stored deflated arrives whole");
 
     let again = fire(&stack, "EndpointHealthFunction.EverySixHours", json!({})).await;
-    assert_eq!(again["stuck_events"], 0, "a swept event is marked dispatched: {again}");
+    assert_eq!(again["stuck_events"], 0, "a swept event has its delivery now: {again}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.received().len(), 1, "nothing is sent twice");
     stack.platform.shutdown().await;

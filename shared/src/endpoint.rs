@@ -159,6 +159,19 @@ impl EndpointRecord {
         self.settings.event_types.iter().any(|p| pattern_matches(p, event_type))
     }
 
+    /// True when this endpoint should get a delivery of `event` (whose
+    /// parsed data is `data`). Disabled endpoints get nothing; paused ones
+    /// get a delivery that the worker parks.
+    pub fn wants(&self, event: &crate::event::OutboxRecord, data: &Value) -> bool {
+        if self.status == EndpointStatus::Disabled {
+            return false;
+        }
+        if let Some(only) = &event.only_endpoint {
+            return only == &self.endpoint_id;
+        }
+        self.subscribes_to(&event.event_type) && self.settings.filters.iter().all(|f| f.matches(data))
+    }
+
     /// The API view with the secret shown as given (masked unless the route
     /// is create, rotate or the secret route).
     pub fn view(&self, secret: String) -> EndpointView {

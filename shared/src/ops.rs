@@ -90,40 +90,6 @@ impl Db {
         }
     }
 
-    /// Deletes inbound dedupe claims and publish idempotency keys whose
-    /// window has passed (TTL does this too, but only within days); returns
-    /// how many (or, in a dry run, would be).
-    pub async fn delete_expired_claims(&self, dry_run: bool) -> Result<u64, StoreError> {
-        let now = AttributeValue::N(chrono::Utc::now().timestamp().to_string());
-        let mut count = 0;
-        let tables = [
-            (&self.tables.inbound_dedupe, ["source_slug", "dedupe_key"]),
-            (&self.tables.idempotency, ["tenant_id", "idempotency_key"]),
-        ];
-        for (table, key_attrs) in tables {
-            let scan = self
-                .client
-                .scan()
-                .table_name(table)
-                .filter_expression("expires_at < :now")
-                .expression_attribute_values(":now", now.clone());
-            for item in self.scan_all(scan).await? {
-                count += 1;
-                if !dry_run {
-                    let key = key_attrs.iter().filter_map(|k| Some(((*k).to_owned(), item.get(*k)?.clone()))).collect();
-                    self.client
-                        .delete_item()
-                        .table_name(table)
-                        .set_key(Some(key))
-                        .send()
-                        .await
-                        .map_err(|e| StoreError::aws("dynamodb DeleteItem", e))?;
-                }
-            }
-        }
-        Ok(count)
-    }
-
     /// Every tenant with an API key, an endpoint or a source.
     pub async fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
         let mut found = BTreeSet::new();

@@ -339,7 +339,16 @@ async fn attempt(
         };
         send(state, message_for(&retry, delay)).await?;
     }
-    tracing::info!(status = status.as_str(), status_code = ?record.status_code, error_kind = ?record.error_kind, duration_ms = record.duration_ms, "attempt recorded");
+    // The one line a delivery writes at INFO; the delivery log holds the rest.
+    tracing::info!(
+        event_id = %event.event_id,
+        endpoint_id = %endpoint.endpoint_id,
+        status = status.as_str(),
+        status_code = ?record.status_code,
+        error_kind = ?record.error_kind,
+        duration_ms = record.duration_ms,
+        "attempt recorded"
+    );
     after_attempt(state, msg, endpoint, event, result, next).await
 }
 

@@ -52,28 +52,36 @@ pub fn plan(slot: Option<i64>, now: i64, limit: u32) -> Plan {
 /// message was put back on the queue to wait for its slot there.
 pub async fn take_slot(state: &WorkerState, msg: &DeliveryMessage, limit: u32) -> Result<bool, String> {
     let (tenant, endpoint) = (&msg.tenant_id, msg.delivery_id.endpoint_id());
-    let mut decided = plan(msg.slot_at, now_micros(), limit);
-    if decided == Plan::Reserve {
-        let now = now_micros();
-        let slot = state.db.reserve_start(tenant, &endpoint, limit, now).await.map_err(|e| e.to_string())?;
-        decided = plan(Some(slot), now_micros(), limit);
-    }
-    match decided {
-        Plan::StartIn(wait) => {
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+    let mut slot = msg.slot_at;
+    // A sleep on a busy host can end late; the slot is checked again after
+    // it, and a start that would come too late takes a new slot instead.
+    for _ in 0..MAX_TRIES {
+        match plan(slot, now_micros(), limit) {
+            Plan::StartIn(wait) if wait.is_zero() => return Ok(true),
+            Plan::StartIn(wait) => tokio::time::sleep(wait).await,
+            Plan::Reserve => {
+                let reserved = state.db.reserve_start(tenant, &endpoint, limit, now_micros()).await;
+                slot = Some(reserved.map_err(|e| e.to_string())?);
             }
-            Ok(true)
+            Plan::Requeue { slot, delay } => {
+                tracing::debug!(slot, delay_ms = delay.as_millis() as u64, "rate limit: waiting on the queue");
+                requeue(state, msg, Some(slot), delay).await?;
+                return Ok(false);
+            }
         }
-        Plan::Requeue { slot, delay } => {
-            tracing::debug!(slot, delay_ms = delay.as_millis() as u64, "rate limit: waiting on the queue");
-            let waiting = DeliveryMessage { slot_at: Some(slot), ..msg.clone() };
-            send(state, message_for(&waiting, delay)).await?;
-            Ok(false)
-        }
-        // A slot reserved just now cannot have passed.
-        Plan::Reserve => Err("rate limit: a fresh slot was already in the past".into()),
     }
+    // Still no start (a host too busy to keep time): try again shortly,
+    // from the queue, without counting an attempt.
+    requeue(state, msg, None, Duration::from_secs(1)).await?;
+    Ok(false)
+}
+
+/// Reserve, sleep and re-check rounds before a message goes back to the queue.
+const MAX_TRIES: usize = 6;
+
+async fn requeue(state: &WorkerState, msg: &DeliveryMessage, slot: Option<i64>, delay: Duration) -> Result<(), String> {
+    let waiting = DeliveryMessage { slot_at: slot, ..msg.clone() };
+    send(state, message_for(&waiting, delay)).await
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use shared::aws::sqs::{batches, OutgoingMessage, Queue};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
 use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
-use shared::endpoint::{EndpointRecord, EndpointStatus};
 use shared::event::{EventSnapshot, OutboxRecord};
 
 /// Delivery records written at once.
@@ -42,25 +41,15 @@ impl FanoutState {
     }
 }
 
-/// True when `endpoint` should get a delivery of `event`. Disabled endpoints
-/// get nothing; paused ones get a delivery that the worker parks.
-pub fn wants(endpoint: &EndpointRecord, event: &OutboxRecord, data: &Value) -> bool {
-    if endpoint.status == EndpointStatus::Disabled {
-        return false;
-    }
-    if let Some(only) = &event.only_endpoint {
-        return only == &endpoint.endpoint_id;
-    }
-    endpoint.subscribes_to(&event.event_type) && endpoint.settings.filters.iter().all(|f| f.matches(data))
-}
-
 /// Handles one batch of stream records. The events' delivery records are
 /// written several events at a time; then the messages of the whole batch
 /// go to the queue together (ten per call whichever events they belong to,
-/// so a busy stream sends about one call per ten deliveries), and the
-/// events are marked in stream order. The first event that failed, in
-/// stream order, is reported, so Lambda retries the batch from it (a
-/// repeat is harmless).
+/// so a busy stream sends about one call per ten deliveries). The first
+/// event that failed, in stream order, is reported, so Lambda retries the
+/// batch from it. A repeat is harmless: delivery ids are derived from the
+/// event and the endpoint, so a repeated record finds its deliveries
+/// written and re-sends only those never attempted. No mark of its own is
+/// written per event (it would cost a write unit each).
 pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
     let mut events = Vec::new();
     for record in event.payload.records {
@@ -73,7 +62,7 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
             Err(e) => tracing::warn!(error = %e, "skipping an outbox record that is not an event"),
         }
     }
-    let outcomes: Vec<Result<Option<Vec<OutgoingMessage>>, StoreError>> = stream::iter(events.clone())
+    let outcomes: Vec<Result<Vec<OutgoingMessage>, StoreError>> = stream::iter(events.clone())
         .map(|(_, outbox)| async move { prepare(state, &outbox).await })
         .buffered(EVENT_CONCURRENCY)
         .collect()
@@ -82,8 +71,7 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
     let mut failed_from = None;
     for ((sequence, outbox), outcome) in events.into_iter().zip(outcomes) {
         match outcome {
-            Ok(Some(messages)) => prepared.push((sequence, outbox, messages)),
-            Ok(None) => {}
+            Ok(messages) => prepared.push((sequence, outbox, messages)),
             Err(e) => {
                 tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
                 failed_from = Some(sequence);
@@ -96,19 +84,12 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
         prepared.iter().flat_map(|(_, _, m)| m.iter()).filter(|m| unique.insert(m.id.clone())).cloned().collect();
     let refused = send(state, &all).await;
     for (sequence, outbox, messages) in prepared {
-        let outcome = if messages.iter().any(|m| refused.contains(&m.id)) {
-            Err(StoreError::Aws("the queue refused delivery messages".into()))
-        } else {
-            state.db.mark_dispatched(&outbox, messages.len() as u32).await
-        };
-        match outcome {
-            Ok(()) => tracing::info!(event_id = %outbox.event_id, deliveries = messages.len(), "fanned out"),
-            Err(e) => {
-                tracing::error!(event_id = %outbox.event_id, error = %e, "fan-out failed; the stream will retry it");
-                failed_from = Some(sequence);
-                break;
-            }
+        if messages.iter().any(|m| refused.contains(&m.id)) {
+            tracing::error!(event_id = %outbox.event_id, "the queue refused delivery messages; the stream will retry");
+            failed_from = Some(sequence);
+            break;
         }
+        tracing::debug!(event_id = %outbox.event_id, deliveries = messages.len(), "fanned out");
     }
     let mut response = DynamoDbEventResponse::default();
     if let Some(sequence) = failed_from {
@@ -130,29 +111,23 @@ fn fits_in_message(snapshot: &EventSnapshot) -> bool {
 }
 
 /// Fans one event out; returns how many deliveries were enqueued. Safe to
-/// run again for the same event: a completed fan-out is skipped, and a
-/// partial one re-enqueues only deliveries that never left `pending`.
+/// run again for the same event: it re-enqueues only deliveries that never
+/// left `pending`.
 pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, StoreError> {
-    let Some(messages) = prepare(state, event).await? else {
-        return Ok(0);
-    };
+    let messages = prepare(state, event).await?;
     let refused = send(state, &messages).await;
     if !refused.is_empty() {
         return Err(StoreError::Aws(format!("the queue refused {} delivery messages", refused.len())));
     }
-    state.db.mark_dispatched(event, messages.len() as u32).await?;
     Ok(messages.len() as u32)
 }
 
-/// Writes the event's delivery records and returns the messages to send;
-/// `None` when its fan-out already completed (a replayed stream record, or
-/// a sweep racing the stream).
-async fn prepare(state: &FanoutState, event: &OutboxRecord) -> Result<Option<Vec<OutgoingMessage>>, StoreError> {
-    if state.db.is_dispatched(&event.tenant_id, &event.event_id).await? {
-        return Ok(None);
-    }
+/// Writes the event's delivery records and returns the messages to send:
+/// one per delivery created now, or found still pending and never attempted
+/// (a replayed stream record, or a sweep racing the stream).
+async fn prepare(state: &FanoutState, event: &OutboxRecord) -> Result<Vec<OutgoingMessage>, StoreError> {
     let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-    let endpoints = state.db.list_endpoints(&event.tenant_id, None, usize::MAX, |e| wants(e, event, &data)).await?;
+    let endpoints = state.db.list_endpoints(&event.tenant_id, None, usize::MAX, |e| e.wants(event, &data)).await?;
     let snapshot = Arc::new(EventSnapshot::from(event));
     let embed = fits_in_message(&snapshot);
     let retention = state.config.retention_days;
@@ -186,7 +161,7 @@ async fn prepare(state: &FanoutState, event: &OutboxRecord) -> Result<Option<Vec
         .buffer_unordered(WRITE_CONCURRENCY)
         .try_collect()
         .await?;
-    Ok(Some(messages.into_iter().flatten().collect()))
+    Ok(messages.into_iter().flatten().collect())
 }
 
 /// Sends messages, several calls at once; returns the ids of those not
@@ -215,6 +190,7 @@ async fn send(state: &FanoutState, messages: &[OutgoingMessage]) -> HashSet<Stri
 mod tests {
     use super::*;
     use serde_json::json;
+    use shared::endpoint::EndpointRecord;
     use shared::event::NewEvent;
     use shared::ids::TenantId;
 
@@ -243,17 +219,14 @@ mod tests {
     fn subscriptions_filters_and_status_decide_who_gets_a_delivery() {
         let data = json!({"region": "IN-KA"});
         let e = event(None);
-        assert!(wants(&endpoint("active", json!(["lab.*"]), json!([])), &e, &data));
-        assert!(
-            wants(&endpoint("paused", json!(["*"]), json!([])), &e, &data),
-            "paused endpoints get parked deliveries"
-        );
-        assert!(!wants(&endpoint("disabled", json!(["*"]), json!([])), &e, &data));
-        assert!(!wants(&endpoint("active", json!(["bill.paid"]), json!([])), &e, &data));
+        assert!(endpoint("active", json!(["lab.*"]), json!([])).wants(&e, &data));
+        assert!(endpoint("paused", json!(["*"]), json!([])).wants(&e, &data), "paused endpoints get parked deliveries");
+        assert!(!endpoint("disabled", json!(["*"]), json!([])).wants(&e, &data));
+        assert!(!endpoint("active", json!(["bill.paid"]), json!([])).wants(&e, &data));
         let ka = json!([{"pointer": "/region", "equals": "IN-KA"}]);
         let mh = json!([{"pointer": "/region", "in": ["IN-MH", "IN-GJ"]}]);
-        assert!(wants(&endpoint("active", json!(["*"]), ka), &e, &data));
-        assert!(!wants(&endpoint("active", json!(["*"]), mh), &e, &data));
+        assert!(endpoint("active", json!(["*"]), ka).wants(&e, &data));
+        assert!(!endpoint("active", json!(["*"]), mh).wants(&e, &data));
     }
 
     #[test]
@@ -261,7 +234,7 @@ mod tests {
         let target = endpoint("active", json!(["bill.paid"]), json!([]));
         let other = endpoint("active", json!(["*"]), json!([]));
         let e = event(Some(&target));
-        assert!(wants(&target, &e, &Value::Null));
-        assert!(!wants(&other, &e, &Value::Null));
+        assert!(target.wants(&e, &Value::Null));
+        assert!(!other.wants(&e, &Value::Null));
     }
 }

@@ -1,4 +1,4 @@
-//! The `prune` function: every day, delete what is past retention.
+//! The `prune` function: every day, delete what TTL missed past retention.
 
 use chrono::{Duration, Utc};
 use lambda_runtime::{Error, LambdaEvent};
@@ -6,7 +6,7 @@ use serde_json::Value;
 use shared::aws::dynamo::Db;
 use shared::aws::Clients;
 use shared::config::Config;
-use shared::ops::prune::prune;
+use shared::ops::prune::{prune, TTL_GRACE_DAYS};
 
 /// Built once per cold start.
 pub struct PruneState {
@@ -21,11 +21,15 @@ impl PruneState {
     }
 }
 
-/// Prunes records older than the retention (or the input's `days`);
-/// `dry_run` in the input only counts.
+/// On schedule, deletes what TTL missed: records past the retention plus
+/// a grace period. The input's `days` deletes what is older than that now
+/// (each delete is a paid write); `dry_run` only counts.
 pub async fn handle(state: &PruneState, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let field = |k: &str| event.payload.get(k).or_else(|| event.payload.get("detail").and_then(|d| d.get(k)));
-    let days = field("days").and_then(Value::as_u64).unwrap_or(state.config.retention_days.into()).max(1);
+    let days = match field("days").and_then(Value::as_u64) {
+        Some(days) => days.max(1),
+        None => u64::from(state.config.retention_days + TTL_GRACE_DAYS),
+    };
     let dry_run = field("dry_run").and_then(Value::as_bool).unwrap_or(false);
     let report = prune(&state.db, Utc::now() - Duration::days(days as i64), dry_run, &|_| {}).await?;
     tracing::info!(?report, days, dry_run, "pruned");

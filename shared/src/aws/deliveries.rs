@@ -2,9 +2,9 @@
 //! `{endpoint_id}#{delivery_id}` within the tenant so an endpoint's
 //! deliveries are one range, in event order, with no index to pay for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
 use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
@@ -51,6 +51,45 @@ impl Db {
                 other => Err(StoreError::aws("dynamodb PutItem", other)),
             },
         }
+    }
+
+    /// Which of `keys` (delivery sort keys) have no delivery record: batched,
+    /// eventually consistent reads of the keys alone (half a read unit each).
+    pub async fn missing_deliveries(&self, tenant: &TenantId, keys: Vec<String>) -> Result<Vec<String>, StoreError> {
+        let mut missing = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|k| {
+                    HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), ("delivery_key".to_owned(), s(k))])
+                })
+                .collect();
+            let mut found = HashSet::new();
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("delivery_key")
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.tables.deliveries, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("dynamodb BatchGetItem", e))?;
+                for item in out.responses.unwrap_or_default().into_values().flatten() {
+                    if let Some(AttributeValue::S(k)) = item.get("delivery_key") {
+                        found.insert(k.clone());
+                    }
+                }
+                if let Some(rest) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.tables.deliveries)) {
+                    pending = rest.keys;
+                }
+            }
+            missing.extend(chunk.iter().filter(|k| !found.contains(*k)).cloned());
+        }
+        Ok(missing)
     }
 
     /// One of the tenant's deliveries.

@@ -1,12 +1,11 @@
 //! The outbox (events table) and idempotency claims.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 
-use super::dynamo::{s, to_item, unless_condition_failed, Db, Item, Partition};
+use super::dynamo::{s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::event::{IdempotencyRecord, OutboxRecord, IDEMPOTENCY_TTL_SECONDS};
 use crate::ids::{time_lower_bound, EventId, TenantId};
@@ -102,99 +101,11 @@ impl Db {
             Partition { table: &self.tables.events, index: None, sort_attr: "event_id", between: Some((lo, hi)) };
         self.query_tenant(part, tenant, None, usize::MAX, keep).await
     }
-
-    /// Records that an event's fan-out is complete, so later replays of its
-    /// stream record and the outbox sweeper skip it. The mark is a small item
-    /// of its own in the claims table, not an update of the outbox row: an
-    /// update is charged on the row's full size (two write units for a 1 KB
-    /// payload), the mark on its own (one).
-    pub async fn mark_dispatched(&self, event: &OutboxRecord, deliveries: u32) -> Result<(), StoreError> {
-        let mark = DispatchMark {
-            tenant_id: event.tenant_id.clone(),
-            idempotency_key: dispatch_key(&event.event_id),
-            event_id: event.event_id.clone(),
-            deliveries,
-            expires_at: event.expires_at,
-        };
-        self.client
-            .put_item()
-            .table_name(&self.tables.idempotency)
-            .set_item(Some(to_item(&mark)?))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("dynamodb PutItem", e))?;
-        Ok(())
-    }
-
-    /// True once the event's fan-out has completed.
-    pub async fn is_dispatched(&self, tenant: &TenantId, id: &EventId) -> Result<bool, StoreError> {
-        let key = HashMap::from([
-            ("tenant_id".to_owned(), s(tenant.as_str())),
-            ("idempotency_key".to_owned(), s(&dispatch_key(id))),
-        ]);
-        // Eventually consistent (half the read): a replay close behind the
-        // mark that misses it only re-sends deliveries never attempted.
-        Ok(self.read::<DispatchMark>(&self.tables.idempotency, key, false).await?.is_some())
-    }
-
-    /// Which of the tenant's `events` have no dispatch mark (batched reads).
-    pub async fn undispatched(&self, events: Vec<OutboxRecord>) -> Result<Vec<OutboxRecord>, StoreError> {
-        let mut left = Vec::new();
-        for chunk in events.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|e| {
-                    HashMap::from([
-                        ("tenant_id".to_owned(), s(e.tenant_id.as_str())),
-                        ("idempotency_key".to_owned(), s(&dispatch_key(&e.event_id))),
-                    ])
-                })
-                .collect();
-            let mut marked = HashSet::new();
-            while !keys.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut keys)))
-                    .projection_expression("event_id")
-                    .build()
-                    .map_err(|e| StoreError::Aws(e.to_string()))?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.tables.idempotency, request)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("dynamodb BatchGetItem", e))?;
-                for item in out.responses.unwrap_or_default().into_values().flatten() {
-                    if let Some(AttributeValue::S(id)) = item.get("event_id") {
-                        marked.insert(id.clone());
-                    }
-                }
-                if let Some(rest) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.tables.idempotency)) {
-                    keys = rest.keys;
-                }
-            }
-            left.extend(chunk.iter().filter(|e| !marked.contains(e.event_id.as_str())).cloned());
-        }
-        Ok(left)
-    }
 }
 
 /// Where a caller's idempotency key is claimed: a namespace of its own, so
-/// no key a caller sends can collide with a dispatch mark.
+/// no key a caller sends can collide with the table's other items (rate
+/// limits' start slots).
 fn claim_key(key: &str) -> String {
     format!("key:{key}")
-}
-
-fn dispatch_key(id: &EventId) -> String {
-    format!("dispatched:{id}")
-}
-
-/// The mark that an event's fan-out completed.
-#[derive(Debug, Serialize, Deserialize)]
-struct DispatchMark {
-    tenant_id: TenantId,
-    idempotency_key: String,
-    event_id: EventId,
-    deliveries: u32,
-    expires_at: i64,
 }

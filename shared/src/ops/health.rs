@@ -9,6 +9,7 @@ use crate::aws::StoreError;
 use crate::delivery::{DeliveryRecord, DeliveryStatus};
 use crate::endpoint::EndpointStatus;
 use crate::event::OutboxRecord;
+use crate::ids::DeliveryId;
 use crate::ops::{announce, Announcement};
 
 /// When an endpoint counts as failing.
@@ -85,7 +86,10 @@ pub async fn disable_failing(
 }
 
 /// Outbox rows created between `since` and `older_than` whose fan-out did
-/// not complete.
+/// not complete: some endpoint that wanted the event when it was published
+/// (existing then, unchanged since) has no delivery of it. Delivery ids
+/// come from the event and the endpoint, so this reads the expected keys
+/// (read units) instead of keeping a mark per event (a write unit each).
 pub async fn stuck_events(
     db: &Db,
     since: DateTime<Utc>,
@@ -95,7 +99,23 @@ pub async fn stuck_events(
     let mut stuck = Vec::new();
     for tenant in db.tenants().await? {
         let events = db.list_events_between(&tenant, from, until, |_| true).await?;
-        stuck.extend(db.undispatched(events).await?);
+        if events.is_empty() {
+            continue;
+        }
+        let endpoints = db.list_endpoints(&tenant, None, usize::MAX, |_| true).await?;
+        for event in events {
+            let data: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+            // An endpoint created or changed after the event may want it now
+            // without having wanted it then; it is not evidence of a stall.
+            let expected: Vec<String> = endpoints
+                .iter()
+                .filter(|e| e.updated_at <= event.created_at && e.wants(&event, &data))
+                .map(|e| DeliveryRecord::key(&DeliveryId::for_event(&event.event_id, &e.endpoint_id)))
+                .collect();
+            if !expected.is_empty() && !db.missing_deliveries(&tenant, expected).await?.is_empty() {
+                stuck.push(event);
+            }
+        }
     }
     Ok(stuck)
 }

@@ -1,4 +1,11 @@
-//! Pruning by retention (TTL attributes set at write time are the safety net).
+//! Pruning by retention. On a deployed stack retention is DynamoDB TTL:
+//! every log row carries `expires_at`, and TTL deletes it at no charge. The
+//! daily prune is the safety net for what TTL missed (it deletes within a
+//! few days of expiry, usually within two), so it looks only past retention
+//! plus a grace period, where it normally finds nothing. `hookline prune
+//! --days N` below the retention deletes now, paying a write unit per item,
+//! as the seed's command does. Claims (dedupe, idempotency) are left to TTL
+//! entirely: an expired claim no longer counts, so nothing needs a scan.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,13 +14,15 @@ use crate::aws::dynamo::Db;
 use crate::aws::StoreError;
 use crate::delivery::DeliveryStatus;
 
+/// Days past retention before the scheduled prune deletes what TTL has not.
+pub const TTL_GRACE_DAYS: u32 = 3;
+
 /// What a prune removed (or, in a dry run, would remove).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PruneReport {
     pub deliveries: u64,
     pub events: u64,
     pub inbound: u64,
-    pub dedupe_claims: u64,
     /// Old deliveries kept because they are still pending, retrying or parked.
     pub kept_in_flight: u64,
 }
@@ -22,9 +31,8 @@ fn millis(t: DateTime<Utc>) -> u64 {
     t.timestamp_millis().max(0) as u64
 }
 
-/// Deletes delivery records (attempts are inline), outbox rows, inbound
-/// records and expired dedupe and idempotency claims older than `cutoff`;
-/// never an in-flight delivery. `progress` is called with a running count
+/// Deletes delivery records (attempts are inline), outbox rows and inbound
+/// records older than `cutoff`; never an in-flight delivery. `progress` is called with a running count
 /// of records examined.
 ///
 /// Every store is read by key range (ids begin with their creation time),
@@ -74,7 +82,5 @@ pub async fn prune(
         }
         progress(seen);
     }
-    report.dedupe_claims = db.delete_expired_claims(dry_run).await?;
-    progress(seen);
     Ok(report)
 }

@@ -22,7 +22,7 @@ pub async fn publish(state: &AppState, p: &Principal, req: &Request) -> Result<R
     let record = OutboxRecord::new(&p.tenant, event, state.config.retention_days);
     let id = match state.db.publish(&record).await? {
         PublishOutcome::Created(id) => {
-            tracing::info!(tenant = %p.tenant, event_id = %id, event_type = %record.event_type, "event published");
+            tracing::debug!(tenant = %p.tenant, event_id = %id, event_type = %record.event_type, "event published");
             id
         }
         PublishOutcome::Duplicate(id) => id,

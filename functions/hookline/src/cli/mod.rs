@@ -94,7 +94,7 @@ pub enum Command {
     RetryOutbound(RetryOutbound),
     /// Replay a source's inbound webhooks as new ones (signatures are not checked again).
     ReplayInbound(ReplayInbound),
-    /// Delete delivery logs, events, inbound records and dedupe claims older than N days.
+    /// Delete delivery logs, events and inbound records older than N days (past the retention, TTL does this for free).
     Prune(Prune),
     /// Publish every tenant's `system.daily.summary` of a day (once per day unless --force).
     DailySummary(DailySummary),

@@ -260,6 +260,15 @@ struct Pruned {
 /// Runs `hookline prune`.
 pub async fn prune(args: &Prune, stack: &Stack, out: &Output) -> Result<(), Failure> {
     let cutoff = days_before(Utc::now(), args.days);
+    let retention = stack.config.retention_days;
+    if args.days < retention && !args.dry_run {
+        // Said before the work starts: these deletes are billed, TTL's are not.
+        eprintln!(
+            "hookline: note: {} days is less than the retention ({retention} days): records between the two are \
+             deleted now, a paid DynamoDB write each; at the retention TTL removes them for free",
+            args.days
+        );
+    }
     let bar = out.progress(None, "examining records");
     let report = prune_op::prune(&stack.db, cutoff, args.dry_run, &|seen| bar.set_position(seen)).await;
     bar.finish_and_clear();
@@ -272,7 +281,6 @@ pub async fn prune(args: &Prune, stack: &Stack, out: &Output) -> Result<(), Fail
         ("deliveries", report.deliveries.to_string()),
         ("events", report.events.to_string()),
         ("inbound webhooks", report.inbound.to_string()),
-        ("dedupe claims", report.dedupe_claims.to_string()),
     ])))?;
     if report.kept_in_flight > 0 {
         let kept = count(report.kept_in_flight as usize, "old delivery", "old deliveries");

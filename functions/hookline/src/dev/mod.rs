@@ -13,6 +13,7 @@ pub mod schedule;
 pub mod sqs_poller;
 pub mod stream_poller;
 pub mod template;
+pub mod ttl;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -323,6 +324,7 @@ impl Platform {
             tasks.push(tokio::spawn(schedule::run(s.clone())));
         }
         let schedules = Arc::new(Schedules::new(schedules));
+        tasks.push(tokio::spawn(ttl::run(clients.dynamodb.clone(), ttl::tables(&template, &opts.stack))));
         tasks.push(tokio::spawn(http_server::serve(listener, Arc::new(routes), schedules.clone())));
         Ok(Self {
             stack: opts.stack.clone(),
