@@ -92,7 +92,7 @@ function receiverFields(ep, policy, retries, retriesNote) {
   const encoding = h('select', { name: 'signature.encoding' }, h('option', { value: 'hex' }, 'Hex'), h('option', { value: 'base64' }, 'Base64'));
   encoding.value = sig?.encoding ?? 'hex';
   const prefix = h('input', { type: 'text', name: 'signature.prefix', value: sig?.prefix ?? '', placeholder: 'sha256=', spellcheck: 'false', size: 12 });
-  const preview = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const preview = h('p', { class: 'hint', id: uid('signature-preview') });
   const showPreview = () => {
     const name = header.value.trim();
     fill(preview, name
@@ -124,11 +124,14 @@ function receiverFields(ep, policy, retries, retriesNote) {
   policy.addEventListener('change', syncRetries);
   syncRetries();
 
+  const headerField = field('Extra signature header', header);
+  // Read with the header's name rather than announced on every keystroke.
+  header.setAttribute('aria-describedby', `${header.getAttribute('aria-describedby')} ${preview.id}`);
   const element = h('fieldset', { class: 'group' },
     h('legend', {}, 'What the receiver expects'),
     field('Body shape', envelope),
     h('div', { class: 'row' },
-      field('Extra signature header', header),
+      headerField,
       field('Signs', content),
       field('Encoding', encoding),
       field('Prefix', prefix)),
