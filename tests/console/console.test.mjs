@@ -351,15 +351,20 @@ describe('the admin console', () => {
       await button('Close', dialog()).click();
     });
 
-    it("edits them, shows a refused value's detail next to its field, and clears them", async () => {
+    it("edits them, shows each refused value's detail next to its field, and clears them", async () => {
       await button('Edit endpoint').click();
       const form = dialog();
       assert.equal(await form.getByLabel('Extra signature header').inputValue(), 'X-C4HXP-Signature');
       assert.equal(await form.getByLabel('bill.paid').isChecked(), true);
+      await form.getByLabel('Extra signature header').fill('X-HMS-Signature');
+      await button('Save changes', form).click();
+      await says(form.locator('[data-field="signature.header"] .field-error'), 'is set by Hookline on every delivery');
+      await form.getByLabel('Extra signature header').fill('X-C4HXP-Signature');
       await form.getByLabel('Retry schedule (seconds)').fill('5, 0');
       await button('Save changes', form).click();
       const refused = form.locator('[data-field="retry_schedule_seconds"] .field-error');
       await says(refused, 'must list 1 to 20 delays, each from 1 to 86400 seconds');
+      assert.equal(await form.locator('[data-field="signature.header"] .field-error').isVisible(), false, 'the fixed field is clear');
       await shot('edit-endpoint-refused');
 
       await form.getByLabel('Retry schedule (seconds)').fill('2, 4');
