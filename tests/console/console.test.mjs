@@ -5,87 +5,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const target = path.resolve(root, process.env.CARGO_TARGET_DIR ?? 'target');
-const shots = path.join(target, 'console-screenshots');
-const WAIT = Number(process.env.CONSOLE_WAIT_MS ?? 45_000);
-
-/** `hookline dev` with loopback receivers allowed and retries a hundred times faster. */
-async function startPlatform() {
-  const adminKey = `console-test-${randomBytes(12).toString('hex')}`;
-  const log = createWriteStream(path.join(target, 'console-test-hookline.log'));
-  const child = spawn(path.join(target, 'debug', 'hookline'), [
-    'dev',
-    '--template', path.join(root, 'template.yaml'),
-    '--local-stack', `console-${randomBytes(4).toString('hex')}`,
-    '--parameter', 'AllowedPrivateCidrs=127.0.0.1/32',
-    // Its own empty emulator every run, and its state file kept out of the developer's.
-    '--fresh', '--data-dir', path.join(target, 'console-test-data'),
-  ], {
-    cwd: root,
-    env: { ...process.env, HOOKLINE_STATE_DIR: path.join(target, 'console-test-state'), HOOKLINE_PORT: '0', HOOKLINE_ADMIN_KEY: adminKey, HOOKLINE_RETRY_SCALE: '0.01' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  let printed = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hookline dev did not start in 120 s; see ${log.path}`)), 120_000);
-    child.stdout.on('data', (chunk) => {
-      printed = (printed + chunk).slice(-4096);
-      const found = /API:\s+(http:\/\/\S+)/.exec(printed);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`hookline dev exited (${code}); see ${log.path}`)));
-  });
-  const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-  return { url, adminKey, stop };
-}
-
-/** A webhook receiver on 127.0.0.1 that answers `status` (200 until told otherwise). */
-async function startReceiver() {
-  const receiver = { status: 200, received: [] };
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      receiver.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(receiver.status, { 'content-type': 'application/json' });
-      res.end(receiver.status < 300 ? '{"ok":true}' : '{"error":"the receiver is down for maintenance"}');
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${server.address().port}/hooks/hms`;
-  receiver.close = () => new Promise((resolve) => server.close(resolve));
-  return receiver;
-}
-
-async function until(what, check, within = WAIT) {
-  const deadline = Date.now() + within;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-const hmac = (key, text, encoding = 'hex') => createHmac('sha256', key).update(text).digest(encoding);
+import {
+  WAIT, hmac, shots, startPlatform, startReceiver, until,
+} from './harness.mjs';
 
 describe('the admin console', () => {
   let platform;
@@ -110,6 +35,9 @@ describe('the admin console', () => {
   const dialog = () => page.locator('dialog[open]');
   const section = (name) => page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name }).click();
   const badgeIn = (row, status) => row.locator('.badge', { hasText: new RegExp(`^${status}$`) });
+  /** What the endpoint's page says next to `term` in its settings. */
+  const fact = (term) => page.locator('dl.facts dt', { hasText: new RegExp(`^${term}$`) }).locator('xpath=following-sibling::dd[1]');
+  const says = (locator, text) => until(`"${text}"`, async () => (await locator.textContent()).includes(text));
 
   /** Posts to the `crm` source as a provider would: HMS-signed with the source's secret. */
   const postInbound = async (body) => {
@@ -368,6 +296,113 @@ describe('the admin console', () => {
     await button('Replay failed').click();
     await page.getByText('Replayed 1 webhook.').waitFor();
     await shot('inbound-log');
+  });
+
+  describe("an endpoint shaped to what its receiver already expects", () => {
+    const portal = () => page.locator('tr[data-endpoint]', { hasText: 'Clinic portal' });
+    let portalSecret;
+    let endpointId;
+
+    it('adds one with a body shape, an extra signature header, a retry schedule and a rate limit', async () => {
+      await section('Outgoing webhooks');
+      await button('Add endpoint').click();
+      const form = dialog();
+      await form.getByLabel('URL', { exact: true }).fill(`${receiver.origin}/hooks/c4hxp`);
+      await form.getByLabel('Name').fill('Clinic portal');
+      await form.getByLabel('bill.paid').check();
+      await form.getByLabel('Body shape').selectOption('event-meta');
+      await form.getByLabel('Extra signature header').fill('X-C4HXP-Signature');
+      await form.getByLabel('Prefix').fill('sha256=');
+      await form.getByText('Sent as X-C4HXP-Signature: sha256=<hex HMAC-SHA256 of the body>').waitFor();
+      await form.getByLabel('Retry schedule (seconds)').fill('1, 2, 4');
+      const retries = form.getByLabel('Max retries');
+      assert.deepEqual([await retries.inputValue(), await retries.isDisabled()], ['3', true], 'a schedule sets the retry count');
+      await form.getByLabel('Rate limit (per second)').fill('5');
+      await shot('add-endpoint-receiver-options');
+      await button('Add endpoint', form).click();
+      portalSecret = await form.locator('[data-secret="full"]').textContent();
+      await button('Done', form).click();
+
+      await portal().getByRole('link', { name: 'Delivery history' }).click();
+      await page.getByRole('heading', { name: 'Delivery history: Clinic portal' }).waitFor();
+      endpointId = new URL(page.url()).hash.split('/').pop();
+      await says(fact('Body shape'), 'Event with meta');
+      await says(fact('Signature headers'), 'X-C4HXP-Signature: sha256=<hex HMAC-SHA256> of the body');
+      await says(fact('Retries'), '3 on its own schedule, after 1 s, 2 s, 4 s');
+      await says(fact('Rate limit'), 'At most 5 attempts start per second');
+      await shot('endpoint-settings');
+    });
+
+    it("signs a delivery with the extra header and lists every signed header in the delivery's detail", async () => {
+      const published = await api('POST', '/v1/events', { type: 'bill.paid', data: { invoice: 'INV-9', amount: 12.5 } });
+      assert.equal(published.status, 202);
+      await button('Apply').click();
+      const row = page.locator('tr[data-delivery]');
+      await badgeIn(row, 'delivered').waitFor();
+      const got = receiver.received.findLast((r) => r.path === '/hooks/c4hxp');
+      assert.equal(got.headers['x-c4hxp-signature'], `sha256=${hmac(portalSecret, got.body)}`);
+      const body = JSON.parse(got.body);
+      assert.deepEqual([body.event, body.data.invoice, body.meta.webhook_id], ['bill.paid', 'INV-9', await row.getAttribute('data-delivery')]);
+
+      await row.getByRole('button', { name: /^Open delivery/ }).click();
+      const signed = dialog().getByRole('cell', { name: /X-C4HXP-Signature/ });
+      for (const header of ['X-HMS-Signature', 'webhook-signature', 'X-C4HXP-Signature']) await says(signed, header);
+      await shot('delivery-signed-headers');
+      await button('Close', dialog()).click();
+    });
+
+    it("edits them, shows each refused value's detail next to its field, and clears them", async () => {
+      await button('Edit endpoint').click();
+      const form = dialog();
+      assert.equal(await form.getByLabel('Extra signature header').inputValue(), 'X-C4HXP-Signature');
+      assert.equal(await form.getByLabel('bill.paid').isChecked(), true);
+      await form.getByLabel('Extra signature header').fill('X-HMS-Signature');
+      await button('Save changes', form).click();
+      await says(form.locator('[data-field="signature.header"] .field-error'), 'is set by Hookline on every delivery');
+      await form.getByLabel('Extra signature header').fill('X-C4HXP-Signature');
+      await form.getByLabel('Retry schedule (seconds)').fill('5, 0');
+      await button('Save changes', form).click();
+      const refused = form.locator('[data-field="retry_schedule_seconds"] .field-error');
+      await says(refused, 'must list 1 to 20 delays, each from 1 to 86400 seconds');
+      assert.equal(await form.locator('[data-field="signature.header"] .field-error').isVisible(), false, 'the fixed field is clear');
+      await shot('edit-endpoint-refused');
+
+      await form.getByLabel('Retry schedule (seconds)').fill('2, 4');
+      await form.getByLabel('Body shape').selectOption('data');
+      await form.getByLabel('Encoding').selectOption('base64');
+      await form.getByLabel('Rate limit (per second)').fill('');
+      await button('Save changes', form).click();
+      await dialog().waitFor({ state: 'detached' });
+      await page.getByText('Saved. Deliveries use the new settings within a few seconds.').waitFor();
+      await says(fact('Rate limit'), 'No limit');
+      await says(fact('Body shape'), 'Data only');
+      await says(fact('Signature headers'), 'X-C4HXP-Signature: sha256=<base64 HMAC-SHA256>');
+      await says(fact('Retries'), '2 on its own schedule, after 2 s, 4 s');
+      await shot('endpoint-edited');
+
+      await button('Edit endpoint').click();
+      await dialog().getByLabel('Extra signature header').fill('');
+      await dialog().getByLabel('Retry schedule (seconds)').fill('');
+      assert.equal(await dialog().getByLabel('Max retries').isEnabled(), true, 'without a schedule the count is the user\'s again');
+      await button('Save changes', dialog()).click();
+      await dialog().waitFor({ state: 'detached' });
+      await says(fact('Retries'), 'Up to 2, exponential backoff with jitter');
+      assert.equal(await fact('Signature headers').textContent(), 'The default signature headers');
+      const stored = (await api('GET', `/v1/endpoints/${endpointId}`)).body;
+      assert.deepEqual([stored.signature, stored.retry_schedule_seconds, stored.rate_limit_per_second, stored.envelope], [null, null, null, 'data']);
+
+      // A delivery worker keeps an endpoint for a few seconds (ENDPOINT_CACHE_TTL):
+      // publish until a delivery comes in the new shape.
+      let n = 10;
+      const plain = await until('a delivery in the new shape', async () => {
+        n += 1;
+        const invoice = `INV-${n}`;
+        await api('POST', '/v1/events', { type: 'bill.paid', data: { invoice } });
+        const got = await until(`${invoice} at the portal`, () => receiver.received.find((r) => r.path === '/hooks/c4hxp' && r.body.includes(`"${invoice}"`)));
+        return !got.body.includes('"meta"') && got;
+      });
+      assert.deepEqual([plain.body, plain.headers['x-c4hxp-signature']], [`{"invoice":"INV-${n}"}`, undefined], 'the data alone, no extra header');
+    });
   });
 
   it('loaded nothing the Content-Security-Policy refused and threw no errors', () => {

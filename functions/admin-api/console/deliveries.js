@@ -1,10 +1,12 @@
-// Delivery history of one endpoint: filters, one delivery with its attempts,
-// a retry of one, and a retry of every failed delivery since a time.
+// One endpoint's page: its settings (endpoint-settings.js), then its delivery
+// history: filters, one delivery with its attempts and the headers that signed
+// them, a retry of one, and a retry of every failed delivery since a time.
 
 import { get, post } from './api.js';
 import {
-  act, badge, dialog, field, fill, fromLocalInput, h, localInput, message, pageHeading, statusLine, table, when,
+  act, badge, dialog, field, fill, fromLocalInput, h, localInput, message, statusLine, table, when,
 } from './dom.js';
+import { endpointSummary } from './endpoint-settings.js';
 
 // Statuses that change on their own soon; parked waits for a person.
 const SETTLING = new Set(['pending', 'retrying']);
@@ -12,13 +14,14 @@ const RETRYABLE = new Set(['delivered', 'failed']);
 
 function attemptsTable(attempts) {
   if (!attempts?.length) return h('p', { class: 'muted' }, 'No attempt has been made yet.');
-  return table('Attempts', ['#', 'When', 'Duration', 'Answer', 'Outcome', 'Response (masked)'], attempts.map((a) =>
+  return table('Attempts', ['#', 'When', 'Duration', 'Answer', 'Outcome', 'Signed headers', 'Response (masked)'], attempts.map((a) =>
     h('tr', {},
       h('td', {}, a.attempt, a.manual ? h('span', { class: 'muted' }, ' (manual)') : null),
       h('td', {}, when(a.at)),
       h('td', { class: 'num' }, `${a.duration_ms} ms`),
       h('td', {}, a.status_code ? `HTTP ${a.status_code}` : (a.error_kind ?? '–')),
       h('td', {}, a.outcome.replaceAll('_', ' ')),
+      h('td', { class: 'signed' }, a.signed_headers?.length ? a.signed_headers.map((name) => h('code', { class: 'tag' }, name)) : '–'),
       h('td', {}, a.response_body ? h('pre', { class: 'body' }, a.response_body) : h('span', { class: 'muted' }, 'empty')))));
 }
 
@@ -181,9 +184,7 @@ export async function historyPage(view, { alive, params: [endpointId] }) {
 
   fill(view,
     h('p', { class: 'crumbs' }, h('a', { href: '#/endpoints' }, '← Outgoing webhooks')),
-    h('div', { class: 'page-head' }, pageHeading(`Delivery history: ${endpoint.name}`)),
-    h('p', {}, badge(endpoint.status), ' ', h('span', { class: 'url' }, endpoint.url),
-      endpoint.status_reason ? h('span', { class: 'reason' }, ` (${endpoint.status_reason})`) : null),
+    endpointSummary(endpoint, (ep) => `Delivery history: ${ep.name}`),
     h('div', { class: 'toolbar' }, filters, bulk),
     list, more);
   await load(false);

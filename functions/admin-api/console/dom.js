@@ -79,7 +79,9 @@ export function clearErrors(form) {
 /** A readable sentence for an API error. */
 export function message(err) {
   const detail = String(err?.detail ?? err?.message ?? err);
-  const sentence = detail.charAt(0).toUpperCase() + detail.slice(1);
+  // A leading field name (`max_retries`, `signature.header`) is written as the API spells it.
+  const named = /^[a-z]+[._][a-z_.]+\b/.test(detail);
+  const sentence = named ? detail : detail.charAt(0).toUpperCase() + detail.slice(1);
   return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 

@@ -33,6 +33,8 @@ static ASSETS: &[Asset] = assets! {
     "chart.js" => JS,
     "overview.js" => JS,
     "endpoints.js" => JS,
+    "endpoint-form.js" => JS,
+    "endpoint-settings.js" => JS,
     "deliveries.js" => JS,
     "sources.js" => JS,
 };
