@@ -6,6 +6,7 @@
 
 mod coldstart;
 mod cost;
+mod logs;
 mod report;
 mod worker;
 
@@ -66,9 +67,15 @@ pub struct E2e {
     latency_events: usize,
     latency_rate: f64,
     requests: BTreeMap<String, f64>,
-    write_units: f64,
-    read_units: f64,
+    /// Write units of an event (its outbox row), shared by its deliveries.
+    event_write_units: f64,
+    /// Write units of one delivery (its pending row and its outcome).
+    delivery_write_units: f64,
+    /// Read units of an event's fan-out (the endpoint query).
+    event_read_units: f64,
     attempt_ms: f64,
+    /// CloudWatch Logs bytes the functions wrote per delivery, overhead included.
+    log_bytes_per_delivery: f64,
 }
 
 /// Publishes `count` events, at most `concurrency` at a time and, with a
@@ -109,6 +116,7 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
 
     // Throughput: everything at once, 8 publishers.
     shared::aws::metrics::reset();
+    logs::reset();
     let base = receiver.received().len();
     let (cpu0, worker0) = (cpu_time(), worker.cpu().await);
     let started = Instant::now();
@@ -118,6 +126,7 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
     let last = got.iter().map(|r| r.at).max().expect("requests");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let requests = shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
+    let log_bytes_per_delivery = logs::billed_bytes() as f64 / events as f64;
 
     // Latency: a steady rate the local stack keeps up with.
     let base = receiver.received().len();
@@ -129,7 +138,7 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
         .collect();
     latencies.sort_by(f64::total_cmp);
 
-    let (write_units, read_units, attempt_ms) = capacity_units(&stack, &endpoint).await;
+    let units = capacity_units(&stack, &endpoint).await;
     stack.platform.shutdown().await;
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / events as f64;
     E2e {
@@ -141,9 +150,11 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
         latency_events,
         latency_rate,
         requests,
-        write_units,
-        read_units,
-        attempt_ms,
+        event_write_units: units.event_writes,
+        delivery_write_units: units.delivery_writes,
+        event_read_units: units.event_reads,
+        attempt_ms: units.attempt_ms,
+        log_bytes_per_delivery,
     }
 }
 
@@ -186,10 +197,18 @@ async fn rate_limited(events: usize, limit: u32, unlimited: &BTreeMap<String, f6
     RateLimited { limit, events, seconds, extra_requests }
 }
 
-/// Write and read units per delivery, from the stored items' sizes (the
-/// emulator's own ConsumedCapacity is a constant, so it is not used), and
-/// the mean attempt duration.
-async fn capacity_units(stack: &Stack, endpoint: &str) -> (f64, f64, f64) {
+/// Capacity units measured from the stored items.
+struct Units {
+    event_writes: f64,
+    delivery_writes: f64,
+    event_reads: f64,
+    attempt_ms: f64,
+}
+
+/// Write and read units, from the stored items' sizes (the emulator's own
+/// ConsumedCapacity is a constant, so it is not used), and the mean attempt
+/// duration.
+async fn capacity_units(stack: &Stack, endpoint: &str) -> Units {
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.platform.sdk);
     let scan = |table: &str| dynamodb.scan().table_name(stack.platform.resource(table).unwrap()).limit(200).send();
     let deliveries = scan("DeliveriesTable").await.expect("scan").items.unwrap_or_default();
@@ -221,7 +240,7 @@ async fn capacity_units(stack: &Stack, endpoint: &str) -> (f64, f64, f64) {
         })
         .collect();
     let _ = endpoint;
-    (delivery_writes + event_writes, endpoint_query, mean(attempts))
+    Units { event_writes, delivery_writes, event_reads: endpoint_query, attempt_ms: mean(attempts) }
 }
 
 /// The floor: the same receiver driven by a plain reqwest loop sending
@@ -335,6 +354,7 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    logs::capture();
     let events = arg(&args, "--events", 5000);
     let latency_events = arg(&args, "--latency-events", 300);
     let latency_rate = arg(&args, "--latency-rate", 10) as f64;

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::cost::{self, LambdaUse};
+use crate::cost::{self, Measured, Scenario, AWS_ROUND_TRIP_MS};
 use crate::{E2e, RateLimited};
 
-/// Assumed in-region round trip of one DynamoDB or SQS call, for Lambda duration.
-pub const AWS_ROUND_TRIP_MS: f64 = 6.0;
+/// How often the outbox sweeper checks an event: every six hours over a
+/// six-and-a-half-hour window.
+const SWEEP_CHECKS_PER_EVENT: f64 = 6.5 / 6.0;
 
 /// Everything one run measured.
 pub struct Results<'a> {
@@ -57,27 +58,34 @@ pub fn criterion_medians(dir: &Path) -> BTreeMap<String, f64> {
     found
 }
 
-/// The Lambda model for 1:1 traffic (one endpoint per event): the publish
-/// call, the fan-out of each event (stream batches of ten), and the attempt
-/// (queue batches of ten, attempts concurrent within a batch).
-fn lambda_use(r: &Results) -> LambdaUse {
+/// What the run measured, for the cost model. The sweeper's reads are
+/// modelled: each check reads the event (a quarter of a 4 KB unit, halved
+/// for eventual consistency) and its expected delivery keys (half a unit each).
+fn measured(r: &Results) -> Measured {
     let e = r.e2e;
-    let calls = |name: &str| e.requests.iter().filter(|(k, _)| k.ends_with(name)).map(|(_, v)| v).sum::<f64>();
-    // Publish: one outbox write, plus a little work.
-    let publish_ms = AWS_ROUND_TRIP_MS + 2.0;
-    // Fan-out, records one after another: the mark read, the endpoint query,
-    // the delivery write, the mark write, and its share of the batched sends.
-    let fanout_ms = AWS_ROUND_TRIP_MS * (calls(".GetItem") + calls(".Query") + 2.0 + calls(".SendMessageBatch"));
-    // Delivery: ten attempts at once, each followed by its outcome write.
-    let batch_ms = e.attempt_ms + AWS_ROUND_TRIP_MS + e.cpu_ms_per_delivery * 10.0;
-    let gb_seconds = (publish_ms * 0.256 + fanout_ms * 0.512 + batch_ms / 10.0 * 0.256) / 1000.0;
-    LambdaUse { invocations: 1.0 + 0.1 + 0.1, gb_seconds }
+    Measured {
+        requests: e.requests.clone(),
+        event_write_units: e.event_write_units,
+        delivery_write_units: e.delivery_write_units,
+        event_read_units: e.event_read_units + SWEEP_CHECKS_PER_EVENT * 0.125,
+        sweep_read_units: SWEEP_CHECKS_PER_EVENT * 0.5,
+        attempt_ms: e.attempt_ms,
+        worker_cpu_ms: e.cpu_ms_per_delivery,
+        log_bytes: e.log_bytes_per_delivery,
+    }
 }
 
 /// Writes the summary, the table and the docs page.
 pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
     let e = r.e2e;
-    let usd = cost::usd_per_million(&e.requests, e.write_units, e.read_units, lambda_use(r));
+    let m = measured(r);
+    let base = Scenario { fanout: 1.0, batch: 1.0, provisioned: false };
+    let usd = cost::usd_per_million(&m, base);
+    let scenarios: BTreeMap<String, BTreeMap<String, f64>> =
+        Scenario::all().into_iter().map(|s| (s.name(), cost::usd_per_million(&m, s))).collect();
+    let by_scenario = |f: &dyn Fn(Scenario) -> f64| -> BTreeMap<String, f64> {
+        Scenario::all().into_iter().map(|s| (s.name(), f(s))).collect()
+    };
     let summary = json!({
         "cpu_ms_per_delivery": e.cpu_ms_per_delivery,
         "process_cpu_ms_per_delivery": e.process_cpu_ms_per_delivery,
@@ -86,10 +94,15 @@ pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
         "floor_requests_per_second": r.floor_rps,
         "latency_ms": {"p50": e.latency_ms.0, "p95": e.latency_ms.1, "p99": e.latency_ms.2},
         "aws_requests_per_delivery": e.requests,
-        "dynamodb_wcu_per_delivery": e.write_units,
-        "dynamodb_rcu_per_delivery": e.read_units,
+        "dynamodb_wcu_per_delivery": m.write_units(base),
+        "dynamodb_rcu_per_delivery": m.read_units(base),
         "usd_per_million_deliveries": usd["total"],
         "usd_per_million_breakdown": usd,
+        "usd_per_million": by_scenario(&|s| scenarios[&s.name()]["total"]),
+        "usd_per_million_breakdown_by_scenario": scenarios,
+        "wcu_per_delivery": by_scenario(&|s| m.write_units(s)),
+        "log_bytes_per_delivery": e.log_bytes_per_delivery,
+        "usd_per_million_floor": cost::floor_per_million(),
         "usd_per_million_eventbridge_api_destinations": cost::eventbridge_api_destinations_per_million(),
         "cold_start_ms": r.cold,
         "bootstrap_bytes": r.sizes,
@@ -113,12 +126,12 @@ pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
     std::fs::create_dir_all(out_dir).expect("target/bench");
     std::fs::write(out_dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap())
         .expect("summary.json");
-    let table = table(r, &usd);
+    let table = table(r, &m);
     println!("{table}");
-    std::fs::write(docs, page(r, &table, &usd)).expect("docs/performance.md");
+    std::fs::write(docs, page(r, &table, &m)).expect("docs/performance.md");
 }
 
-fn table(r: &Results, usd: &BTreeMap<String, f64>) -> String {
+fn table(r: &Results, m: &Measured) -> String {
     let e = r.e2e;
     let mut rows = vec![
         ("deliveries per second".to_owned(), format!("{:.0}", e.deliveries as f64 / e.seconds)),
@@ -131,13 +144,12 @@ fn table(r: &Results, usd: &BTreeMap<String, f64>) -> String {
             format!("latency publish -> receiver p50/p95/p99 at {}/s", e.latency_rate),
             format!("{:.0} / {:.0} / {:.0} ms", e.latency_ms.0, e.latency_ms.1, e.latency_ms.2),
         ),
-        ("DynamoDB write units per delivery".to_owned(), format!("{:.2}", e.write_units)),
-        ("DynamoDB read units per delivery".to_owned(), format!("{:.2}", e.read_units)),
-        ("USD per million deliveries".to_owned(), format!("{:.2}", usd["total"])),
+        ("log bytes per delivery (CloudWatch)".to_owned(), format!("{:.0}", e.log_bytes_per_delivery)),
         (
             "USD per million, EventBridge API destinations".to_owned(),
             format!("{:.2}", cost::eventbridge_api_destinations_per_million()),
         ),
+        ("USD per million, the floor (2 write units)".to_owned(), format!("{:.2}", cost::floor_per_million())),
         (format!("fan-out to {} endpoints", r.fanout_endpoints), format!("{:.1} s", r.fanout_seconds)),
         (
             format!("rate limit {}/s: achieved", r.rate.limit),
@@ -157,6 +169,11 @@ fn table(r: &Results, usd: &BTreeMap<String, f64>) -> String {
             .iter()
             .map(|(k, v)| (format!("rate limit: extra AWS {k} per delivery"), format!("{v:.2}"))),
     );
+    for s in Scenario::all() {
+        let usd = cost::usd_per_million(m, s);
+        rows.push((format!("{}: write units per delivery", s.name()), format!("{:.2}", m.write_units(s))));
+        rows.push((format!("{}: USD per million", s.name()), format!("{:.2}", usd["total"])));
+    }
     rows.extend(e.requests.iter().map(|(k, v)| (format!("AWS {k} per delivery"), format!("{v:.2}"))));
     rows.extend(r.cold.iter().map(|(k, v)| (format!("cold start {k}"), format!("{v:.1} ms"))));
     let size = |v: u64| format!("{:.2} MB ({:.2} MiB)", v as f64 / 1e6, v as f64 / 1048576.0);
@@ -185,8 +202,29 @@ fn machine() -> String {
     format!("{cores} cores ({cpu}), {} {}", std::env::consts::OS, std::env::consts::ARCH)
 }
 
-fn page(r: &Results, table: &str, usd: &BTreeMap<String, f64>) -> String {
+fn page(r: &Results, table: &str, m: &Measured) -> String {
+    let base = Scenario { fanout: 1.0, batch: 1.0, provisioned: false };
+    let usd = cost::usd_per_million(m, base);
     let breakdown: String = usd.iter().map(|(k, v)| format!("| {k} | {v:.3} |\n")).collect();
+    let scenarios: String = Scenario::all()
+        .into_iter()
+        .map(|s| {
+            let lines = cost::usd_per_million(m, s);
+            format!(
+                "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | **{:.2}** |\n",
+                s.name(),
+                m.write_units(s),
+                lines["dynamodb_writes"] + lines["dynamodb_reads"],
+                lines["api_gateway"],
+                lines["lambda_requests"] + lines["lambda_duration"] + lines["sqs"],
+                lines["cloudwatch_logs"],
+                lines["total"]
+            )
+        })
+        .collect();
+    let total_of = |fanout: f64, batch: f64, provisioned: bool| {
+        cost::usd_per_million(m, Scenario { fanout, batch, provisioned })["total"]
+    };
     format!(
         "# Performance and cost\n\n\
 Generated by `make bench` on {date} ({machine}), with `--events {events} --fanout-endpoints {fan}`. \
@@ -196,53 +234,60 @@ Figures are from that one run.\n\n\
 - **End to end**: `hookline dev` in-process on moto (release build), {events} events of about 1 KB published through the admin API \
 (8 at a time) to one endpoint on a local receiver that answers 200; deliveries per second run from the first publish to the last \
 request the receiver read.\n\
-- **Worker CPU**: the delivery worker's handler runs on an OS thread of its own (a current-thread Tokio runtime, so its SDK calls, \
-its requests to the receiver and the connection tasks behind them all run there); its CPU time is that thread's clock \
-(`CLOCK_THREAD_CPUTIME_ID`) over the throughput run, divided by the deliveries. The queue polling that Lambda's event source mapping \
-does is outside it, as on AWS. The whole process's user + system time (API, fan-out, worker, pollers, load generator and receiver; \
-moto is another process) is given beside it.\n\
-- **Latency**: a second run of {lat_n} events published at a steady {lat_rate}/s, which the local stack keeps up with; from just before \
-the publish call to the receiver's read. It includes the local pollers' waits (the stream poller sleeps 250 ms when idle).\n\
+- **Worker CPU**: the delivery worker's handler runs on an OS thread of its own; its CPU time is that thread's clock \
+(`CLOCK_THREAD_CPUTIME_ID`) over the throughput run, divided by the deliveries. The whole process's user + system time \
+(API, fan-out, worker, pollers, load generator and receiver; moto is another process) is given beside it.\n\
+- **Latency**: a second run of {lat_n} events published at a steady {lat_rate}/s; from just before the publish call to the \
+receiver's read.\n\
 - **Floor**: the same receiver driven by a plain reqwest loop sending the same bodies with both signatures, 10 at a time.\n\
-- **AWS requests**: counted by the SDK interceptor on every client, divided by the deliveries. The dev event-source pollers (SQS receive, \
-stream reads) are not counted: on AWS they are the event source mapping's. Stream reads are free for Lambda triggers; the \
-SQS mapping's receives and deletes are billed, and the cost model adds them as one of each per batch of ten (`sqs_event_source`).\n\
+- **AWS requests**: counted by the SDK interceptor on every client, divided by the deliveries. The dev event-source pollers \
+are not counted: on AWS they are the event source mapping's; the model adds the SQS mapping's receive and delete per batch of ten.\n\
 - **Capacity units**: moto reports a constant ConsumedCapacity, so units come from the stored items' sizes with DynamoDB's rules \
-(writes: 1 KB units, charged on the larger of before/after; reads: 4 KB units, half for eventually consistent). Per delivery: \
-the outbox row as stored (its payload deflated at rest), the dispatch mark, the delivery's pending row and its outcome update; \
-the fan-out's mark read and its share of the endpoint query.\n\
-- **Lambda**: modelled for 1:1 traffic: one publish invocation per event, fan-out and delivery in batches of ten; durations are the \
-AWS calls on each path at {rtt} ms each plus the measured attempt time and CPU; memory 256 MB (fan-out 512 MB), arm64.\n\
+(writes: 1 KB units, charged on the larger of before/after; reads: 4 KB units, half for eventually consistent): the outbox row \
+(its payload deflated at rest), the delivery's pending row and its outcome; the fan-out's endpoint query; the outbox sweeper's \
+reads (modelled: each event checked {sweeps:.2} times, its row and its expected delivery keys).\n\
+- **Logs**: every line the functions' own code writes during the throughput run, formatted as Lambda's JSON log format gives it at \
+the template's level (INFO), plus CloudWatch's 26 bytes per event. Platform lines (START, END, REPORT) are not written: the \
+template's `SystemLogLevel` is WARN.\n\
+- **Lambda**: modelled: the publish call per event (or one `BatchWriteItem` per 25 events of a batch), fan-out in stream batches \
+of ten events, delivery in queue batches of ten; durations are the AWS calls on each path at {rtt} ms each plus the measured \
+attempt time and CPU; memory 256 MB (fan-out 512 MB), arm64.\n\
 - **Cold start**: each release binary started 20 times against a stub Lambda Runtime API; time from exec to its first \
 `GET /2018-06-01/runtime/invocation/next`; median. Sizes are the stripped release binaries for the native target ({arch}); \
-the arm64 ones (Lambda's architecture) are those `make package` (`sam build`) left in `.aws-sam/build/`, when it has been run.\n\
+the arm64 ones are those `make package` (`sam build`) left in `.aws-sam/build/`, when it has been run.\n\
 - **Fan-out**: one event to {fan} endpoints through `outbox-fanout`'s code, timed until every delivery message is in the queue.\n\n\
 ## Figures\n\n```\n{table}\n```\n\n\
-## Dollars per million deliveries\n\n\
-Prices: {prices}. DynamoDB on-demand ${w}/M write units and ${rd}/M read units; SQS ${sqs}/M requests; Lambda ${lr}/M requests \
-and ${gbs}/GB-s (arm64); Secrets Manager $0.05 per 10,000 calls. EventBridge API destinations for the same traffic: \
-${ebe}/M custom events plus ${eba}/M invocations. The publish call's API Gateway HTTP API request (${api}/M) is not in the total, as DESIGN.md counts \
-DynamoDB, SQS and Lambda.\n\n| line | USD per million deliveries |\n|---|---|\n{breakdown}\n\
-## Targets (DESIGN.md)\n\n\
+## Dollars per million deliveries, over a delivery's whole life\n\n\
+Prices: {prices}. DynamoDB on demand ${w}/M write units and ${rd}/M read units; provisioned ${wh} per WCU-hour and ${rh} per \
+RCU-hour, used at {util:.0} % (the template's `TargetUtilizationPercent`); SQS ${sqs}/M requests; Lambda ${lr}/M requests and \
+${gbs}/GB-s (arm64); API Gateway HTTP API ${api}/M requests; CloudWatch Logs ${logs}/GB ingested. Expiry is DynamoDB TTL, which \
+deletes at no charge; the daily prune reads only what is past retention plus three days (normally nothing), and the schedules \
+cost a few invocations a day, not per delivery. EventBridge API destinations for the same traffic: ${ebe}/M custom events plus \
+${eba}/M invocations = ${eb:.2}. The floor, a write for the event and one for the outcome on demand, is ${floor:.2}.\n\n\
+| scenario | write units | DynamoDB | API Gateway | Lambda + SQS | logs | total |\n|---|---|---|---|---|---|---|\n{scenarios}\n\
+1:1 published singly, on demand, by line:\n\n| line | USD per million deliveries |\n|---|---|\n{breakdown}\n\
+## Targets\n\n\
 | target | goal | measured |\n|---|---|---|\n\
 | CPU per successful delivery (worker) | ≤ 0.5 ms | {cpu:.3} ms |\n\
-| cost per million deliveries | ≤ $1.50 | ${total:.2} |\n\
+| write units per 1:1 delivery, deletes included | 2.0 (must: ≤ 3.0) | {wcu:.2} |\n\
+| USD per million, 1:1, on demand, batch publish | ≤ 1.60 (must: ≤ 2.20) | ${od_batch:.2} |\n\
+| USD per million, 1:1, provisioned, batch publish | ≤ 0.90 (must: ≤ 1.20) | ${pr_batch:.2} |\n\
 | cold start | ≤ 30 ms | {cold_max:.1} ms (slowest function) |\n\
 | bootstrap size | ≤ 8 MB | {size_max:.2} MB (largest function; arm64: {arm_max}) |\n\
 | fan-out to 10,000 endpoints | completes | {fanout:.1} s for {fan} endpoints |\n\n\
 ## Where the money goes\n\n\
-DynamoDB writes are most of the bill: {wcu:.2} write units per delivery for one endpoint per event. Each is one of: the outbox \
-row (the commit behind the 202; one unit now that payloads are deflated at rest, two for a 1 KB payload stored as text), the \
-dispatch mark (one unit: a small item of its own, where updating the outbox row was charged two), the delivery's pending row \
-written at fan-out (one), and its outcome after the attempt (one). Queue sends are batched across the events of a stream batch, \
-so SQS is about a tenth of a request per delivery under load, plus the event source mapping's receive and delete.\n\n\
+DynamoDB writes are most of the bill: {wcu:.2} write units per 1:1 delivery, deletes included. They are the outbox row (the \
+commit behind the 202; one unit, as payloads are deflated at rest), the delivery's pending row written at fan-out (one), and its \
+outcome after the attempt (one). Nothing is deleted by a paid write: retention is TTL. There is no per-event dispatch mark any \
+more: a repeated stream record finds its deliveries already written (their ids come from the event and the endpoint) and \
+re-sends only those never attempted, and the sweeper looks for an event's expected delivery keys, which are reads.\n\n\
 What would move it further, and what it would cost the product:\n\n\
-- Write no pending row at fan-out and record a delivery first when it is attempted (one unit less): the log would not show a \
-delivery still waiting in the queue, and a replayed fan-out could no longer tell which deliveries it had already queued.\n\
-- One dispatch mark per stream batch instead of per event (most of a unit less at 1:1): the sweeper would have to read marks by \
-batch rather than by event.\n\
-- A batch publish call (`POST /v1/events` with many events): fewer Lambda and API Gateway requests per event; the write units stay.\n\
-- With more endpoints per event the event's own writes are shared: at ten endpoints an event costs about 2.2 units per delivery.\n\n\
+- Write no pending row at fan-out and record a delivery first when it is attempted (one unit less, the floor of two): the log \
+and the console would not show a delivery still waiting in the queue, and a repeated fan-out could no longer tell which \
+deliveries it had already queued without a read before every attempt. Kept: a user who asks \"did it go out?\" sees \
+`pending` from the moment of fan-out.\n\
+- More endpoints per event share the event's unit: at five endpoints a delivery costs {wcu5:.2} units.\n\
+- Batch publish (`POST /v1/events/batch`) takes API Gateway and the publish invocation from one per event to one per hundred.\n\n\
 ## A rate-limited endpoint\n\n\
 An endpoint without `rate_limit_per_second` pays nothing for the feature. A limited one reserves a start slot per attempt: one \
 conditional `UpdateItem` on a small item in the claims table when the endpoint is idle, and a failed conditional write (charged as a \
@@ -257,21 +302,32 @@ the extra requests per delivery and their price are in the figures.\n",
         lat_n = r.e2e.latency_events,
         lat_rate = r.e2e.latency_rate,
         rtt = AWS_ROUND_TRIP_MS,
+        sweeps = SWEEP_CHECKS_PER_EVENT,
         arch = std::env::consts::ARCH,
         fan = r.fanout_endpoints,
         table = table,
         prices = cost::PRICES_AS_OF,
         w = cost::DYNAMODB_WRITE_PER_M,
         rd = cost::DYNAMODB_READ_PER_M,
+        wh = cost::DYNAMODB_WCU_HOUR,
+        rh = cost::DYNAMODB_RCU_HOUR,
+        util = cost::TARGET_UTILIZATION * 100.0,
         sqs = cost::SQS_PER_M,
         lr = cost::LAMBDA_REQUESTS_PER_M,
         gbs = cost::LAMBDA_ARM_GB_SECOND,
+        api = cost::HTTP_API_PER_M,
+        logs = cost::LOGS_INGEST_PER_GB,
         ebe = cost::EVENTBRIDGE_EVENTS_PER_M,
         eba = cost::EVENTBRIDGE_API_DESTINATIONS_PER_M,
-        api = cost::HTTP_API_PER_M,
+        eb = cost::eventbridge_api_destinations_per_million(),
+        floor = cost::floor_per_million(),
+        scenarios = scenarios,
         breakdown = breakdown,
         cpu = r.e2e.cpu_ms_per_delivery,
-        total = usd["total"],
+        wcu = m.write_units(base),
+        wcu5 = m.write_units(Scenario { fanout: 5.0, ..base }),
+        od_batch = total_of(1.0, 100.0, false),
+        pr_batch = total_of(1.0, 100.0, true),
         cold_max = r.cold.values().cloned().fold(0.0, f64::max),
         size_max = r.sizes.values().cloned().max().unwrap_or(0) as f64 / 1e6,
         arm_max = match &r.sizes_arm64 {
@@ -279,7 +335,6 @@ the extra requests per delivery and their price are in the figures.\n",
             Err(why) => why.clone(),
         },
         fanout = r.fanout_seconds,
-        wcu = r.e2e.write_units,
         wait = 2.0 * 0.256 / 10.0 * cost::LAMBDA_ARM_GB_SECOND * 1e6,
         rn = r.rate.events,
         rl = r.rate.limit,

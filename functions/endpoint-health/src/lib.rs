@@ -11,6 +11,10 @@ use shared::ops::health::{disable_failing, stuck_events, HealthRules};
 
 /// Outbox rows younger than this are left to the stream.
 pub const STUCK_AFTER: Duration = Duration::minutes(5);
+/// How far back a run looks: the schedule's six hours and a half-hour
+/// overlap, so each event is checked once or twice (each check reads its
+/// expected delivery keys).
+pub const SWEEP_WINDOW: Duration = Duration::minutes(6 * 60 + 30);
 
 /// Built once per cold start.
 pub struct HealthState {
@@ -30,7 +34,7 @@ pub async fn handle(state: &HealthState, event: LambdaEvent<Value>) -> Result<Va
     let dry_run = event.payload.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
     let disabled = disable_failing(&state.fanout.db, state.rules, config.retention_days, dry_run).await?;
     let now = Utc::now();
-    let stuck = stuck_events(&state.fanout.db, now - Duration::days(1), now - STUCK_AFTER).await?;
+    let stuck = stuck_events(&state.fanout.db, now - STUCK_AFTER - SWEEP_WINDOW, now - STUCK_AFTER).await?;
     let mut redispatched = 0;
     if !dry_run {
         for event in &stuck {
