@@ -231,3 +231,43 @@ async fn stats_by_the_hour_and_for_one_endpoint_stay_within_the_tenant() {
     assert_eq!(clinic.get("/v1/stats?endpoint_id=nonsense").await.status, 404);
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn expired_log_rows_are_removed_by_ttl_and_the_rest_stay() {
+    let mut opts = delivery_options(0.01);
+    opts.ttl_sweep = Duration::from_millis(500);
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let ep = endpoint(&api, &receiver.url, json!(["bill.paid"])).await;
+    publish_n(&api, 2).await;
+    let page = eventually("two delivered", WAIT, || async {
+        let page = api.get(&format!("/v1/endpoints/{ep}/deliveries")).await;
+        let data = page.body["data"].as_array()?.clone();
+        (data.len() == 2 && data.iter().all(|d| d["status"] == "delivered")).then_some(data)
+    })
+    .await;
+    // One delivery's retention ends now, as a TTL attribute in the past says.
+    let tenant = shared::ids::TenantId::default_tenant();
+    let expired: shared::ids::DeliveryId = page[0]["id"].as_str().unwrap().parse().unwrap();
+    let key = shared::delivery::DeliveryRecord::key(&expired);
+    let table = stack.platform.resource("DeliveriesTable").unwrap();
+    aws_sdk_dynamodb::Client::new(&stack.platform.sdk)
+        .update_item()
+        .table_name(table)
+        .key("tenant_id", aws_sdk_dynamodb::types::AttributeValue::S(tenant.to_string()))
+        .key("delivery_key", aws_sdk_dynamodb::types::AttributeValue::S(key))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1000".into()))
+        .send()
+        .await
+        .unwrap();
+    let left = eventually("TTL to remove the expired delivery", WAIT, || async {
+        let page = api.get(&format!("/v1/endpoints/{ep}/deliveries")).await;
+        let data = page.body["data"].as_array()?.clone();
+        (data.len() == 1).then_some(data)
+    })
+    .await;
+    assert_eq!(left[0]["id"], page[1]["id"], "the delivery still within retention stays");
+    stack.platform.shutdown().await;
+}

@@ -66,6 +66,8 @@ pub struct DevOptions {
     pub data_dir: Option<PathBuf>,
     /// Delete the kept state before starting.
     pub fresh: bool,
+    /// How often expired items are removed (DynamoDB TTL, played here).
+    pub ttl_sweep: Duration,
 }
 
 impl DevOptions {
@@ -110,6 +112,7 @@ impl DevOptions {
             enforce_iam,
             data_dir: None,
             fresh: false,
+            ttl_sweep: ttl::SWEEP_INTERVAL,
         })
     }
 }
@@ -324,7 +327,11 @@ impl Platform {
             tasks.push(tokio::spawn(schedule::run(s.clone())));
         }
         let schedules = Arc::new(Schedules::new(schedules));
-        tasks.push(tokio::spawn(ttl::run(clients.dynamodb.clone(), ttl::tables(&template, &opts.stack))));
+        tasks.push(tokio::spawn(ttl::run(
+            clients.dynamodb.clone(),
+            ttl::tables(&template, &opts.stack),
+            opts.ttl_sweep,
+        )));
         tasks.push(tokio::spawn(http_server::serve(listener, Arc::new(routes), schedules.clone())));
         Ok(Self {
             stack: opts.stack.clone(),

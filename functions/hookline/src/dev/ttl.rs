@@ -14,7 +14,7 @@ use serde_yaml::Value;
 
 use super::template::{get, Template};
 
-/// How often expired items are looked for (AWS: within days; here sooner).
+/// How often expired items are looked for by default (AWS: within days; here sooner).
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A table with TTL on: its name here, its key attributes and its TTL attribute.
@@ -81,10 +81,10 @@ pub async fn sweep(client: &Client, table: &TtlTable, now: i64) -> Result<u64, S
     }
 }
 
-/// Sweeps every TTL table every [`SWEEP_INTERVAL`] until the platform stops.
-pub async fn run(client: Client, tables: Vec<TtlTable>) {
+/// Sweeps every TTL table every `interval` until the platform stops.
+pub async fn run(client: Client, tables: Vec<TtlTable>, interval: Duration) {
     loop {
-        tokio::time::sleep(SWEEP_INTERVAL).await;
+        tokio::time::sleep(interval).await;
         let now = chrono::Utc::now().timestamp();
         for table in &tables {
             match sweep(&client, table, now).await {
