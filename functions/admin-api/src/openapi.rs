@@ -6,7 +6,7 @@ use shared::inbound::ReceiptView;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inbound, sources, stats, system};
+use crate::routes::{api_keys, deliveries, endpoints, event_log, event_types, events, inbound, sources, stats, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +18,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
         endpoints::enable, endpoints::disable, endpoints::rotate_secret, endpoints::secret,
         endpoints::headers,
         event_types::list, event_types::create,
-        events::publish,
+        events::publish, event_log::list, event_log::get,
         deliveries::list, deliveries::get, deliveries::retry, deliveries::retry_bulk, deliveries::send_test,
         sources::create, sources::list, sources::get, sources::patch, sources::delete, sources::rotate_secret,
         inbound::list, inbound::get, inbound::replay_one, inbound::replay_many,
@@ -28,7 +28,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_types, events, inboun
     modifiers(&BearerAuth),
     tags((name = "endpoints", description = "Where outbound webhooks go"),
          (name = "event-types", description = "The event catalog"),
-         (name = "events", description = "Publishing"),
+         (name = "events", description = "Publishing, and the event log"),
          (name = "deliveries", description = "The delivery log and retries"),
          (name = "sources", description = "Inbound webhook sources"),
          (name = "inbound", description = "The inbound log and replays"),

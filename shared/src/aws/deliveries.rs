@@ -53,10 +53,15 @@ impl Db {
         }
     }
 
-    /// Which of `keys` (delivery sort keys) have no delivery record: batched,
-    /// eventually consistent reads of the keys alone (half a read unit each).
-    pub async fn missing_deliveries(&self, tenant: &TenantId, keys: Vec<String>) -> Result<Vec<String>, StoreError> {
-        let mut missing = Vec::new();
+    /// The deliveries with these sort keys that exist: batched, eventually
+    /// consistent reads (half a read unit each); `projection` narrows them.
+    async fn get_deliveries_by_key(
+        &self,
+        tenant: &TenantId,
+        keys: &[String],
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
                 .iter()
@@ -64,11 +69,10 @@ impl Db {
                     HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), ("delivery_key".to_owned(), s(k))])
                 })
                 .collect();
-            let mut found = HashSet::new();
             while !pending.is_empty() {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .projection_expression("delivery_key")
+                    .set_projection_expression(projection.map(str::to_owned))
                     .build()
                     .map_err(|e| StoreError::Aws(e.to_string()))?;
                 let out = self
@@ -78,18 +82,34 @@ impl Db {
                     .send()
                     .await
                     .map_err(|e| StoreError::aws("dynamodb BatchGetItem", e))?;
-                for item in out.responses.unwrap_or_default().into_values().flatten() {
-                    if let Some(AttributeValue::S(k)) = item.get("delivery_key") {
-                        found.insert(k.clone());
-                    }
-                }
+                found.extend(out.responses.unwrap_or_default().into_values().flatten());
                 if let Some(rest) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.tables.deliveries)) {
                     pending = rest.keys;
                 }
             }
-            missing.extend(chunk.iter().filter(|k| !found.contains(*k)).cloned());
         }
-        Ok(missing)
+        Ok(found)
+    }
+
+    /// Which of `keys` (delivery sort keys) have no delivery record.
+    pub async fn missing_deliveries(&self, tenant: &TenantId, keys: Vec<String>) -> Result<Vec<String>, StoreError> {
+        let items = self.get_deliveries_by_key(tenant, &keys, Some("delivery_key")).await?;
+        let found: HashSet<&str> = items
+            .iter()
+            .filter_map(|i| i.get("delivery_key").and_then(|v| v.as_s().ok()))
+            .map(String::as_str)
+            .collect();
+        Ok(keys.iter().filter(|k| !found.contains(k.as_str())).cloned().collect())
+    }
+
+    /// The deliveries of these ids that exist.
+    pub async fn get_deliveries(
+        &self,
+        tenant: &TenantId,
+        ids: &[DeliveryId],
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(DeliveryRecord::key).collect();
+        self.get_deliveries_by_key(tenant, &keys, None).await?.into_iter().map(from_item).collect()
     }
 
     /// One of the tenant's deliveries.

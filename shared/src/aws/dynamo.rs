@@ -146,11 +146,37 @@ impl Db {
         self.query_tenant_read(part, false, tenant, after, want, keep).await
     }
 
+    /// `query_tenant`, newest (highest sort key) first.
+    pub(crate) async fn query_tenant_newest<T: DeserializeOwned>(
+        &self,
+        part: Partition<'_>,
+        tenant: &TenantId,
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_in_order(part, false, false, tenant, after, want, keep).await
+    }
+
     /// `query_tenant`, strongly consistent when `consistent` (base tables only).
     pub(crate) async fn query_tenant_read<T: DeserializeOwned>(
         &self,
+        part: Partition<'_>,
+        consistent: bool,
+        tenant: &TenantId,
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_in_order(part, consistent, true, tenant, after, want, keep).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn query_in_order<T: DeserializeOwned>(
+        &self,
         Partition { table, index, sort_attr, between }: Partition<'_>,
         consistent: bool,
+        ascending: bool,
         tenant: &TenantId,
         after: Option<&str>,
         want: usize,
@@ -177,6 +203,7 @@ impl Db {
             let out = query
                 .set_exclusive_start_key(start.take())
                 .consistent_read(consistent)
+                .scan_index_forward(ascending)
                 .limit(QUERY_PAGE)
                 .send()
                 .await

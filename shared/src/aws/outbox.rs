@@ -87,6 +87,23 @@ impl Db {
         self.read(&self.tables.events, key, consistent).await
     }
 
+    /// The tenant's events created in `[from_ms, until_ms)`, newest first,
+    /// continuing after the event id `after`.
+    pub async fn list_events_newest(
+        &self,
+        tenant: &TenantId,
+        (from_ms, until_ms): (u64, u64),
+        after: Option<&str>,
+        want: usize,
+        keep: impl Fn(&OutboxRecord) -> bool,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        let lo = time_lower_bound(EventId::PREFIX, from_ms);
+        let hi = time_lower_bound(EventId::PREFIX, until_ms);
+        let part =
+            Partition { table: &self.tables.events, index: None, sort_attr: "event_id", between: Some((lo, hi)) };
+        self.query_tenant_newest(part, tenant, after, want, keep).await
+    }
+
     /// The tenant's events created in `[from_ms, until_ms)`, oldest first.
     pub async fn list_events_between(
         &self,

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_log;
 pub mod event_types;
 pub mod events;
 pub mod inbound;
@@ -63,6 +64,8 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
                 ("GET", ["endpoints", id, "deliveries"]) => deliveries::list(state, p, id, req).await,
                 ("POST", ["endpoints", id, "test"]) => deliveries::send_test(state, p, id).await,
                 ("POST", ["events"]) => events::publish(state, p, req).await,
+                ("GET", ["events"]) => event_log::list(state, p, req).await,
+                ("GET", ["events", id]) => event_log::get(state, p, id).await,
                 ("POST", ["deliveries", "retry"]) => deliveries::retry_bulk(state, p, req).await,
                 ("GET", ["deliveries", id]) => deliveries::get(state, p, id).await,
                 ("POST", ["deliveries", id, "retry"]) => deliveries::retry(state, p, id).await,

@@ -10,7 +10,7 @@ use super::args::{json_object, rfc3339, short_time};
 use super::endpoints::field;
 use super::output::{count, pairs, table, Output};
 use super::Failure;
-use shared::ids::{DeliveryId, EndpointId};
+use shared::ids::{DeliveryId, EndpointId, EventId};
 use shared::ops::stats::Stats;
 
 /// The statuses `?status=` accepts.
@@ -30,6 +30,29 @@ pub enum EventsCommand {
         /// Publishing again with the same key (within 24 h) delivers nothing new.
         #[arg(long, value_name = "KEY")]
         idempotency_key: Option<String>,
+    },
+    /// List the tenant's events, newest first.
+    List {
+        /// Only this type: exact, `prefix.*` or `*`.
+        #[arg(long = "type", value_name = "TYPE")]
+        event_type: Option<String>,
+        /// Only events with this correlation id.
+        #[arg(long, value_name = "ID")]
+        correlation_id: Option<String>,
+        /// Only events created at or after this RFC 3339 time.
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        since: Option<DateTime<Utc>>,
+        /// Only events created before this RFC 3339 time.
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        until: Option<DateTime<Utc>>,
+        /// How many, at most (1 to 250).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=250))]
+        limit: u32,
+    },
+    /// Show one event: its data (masked), every delivery it went to, and the inbound webhook it came from.
+    Show {
+        /// The event (evt_…).
+        id: EventId,
     },
 }
 
@@ -86,6 +109,11 @@ pub async fn events(command: EventsCommand, api: &Api, out: &Output) -> Result<(
             out.json(&v)?;
             out.text(&format!("Published {} ({event_type}).\n", field(&v, "id")))
         }
+        EventsCommand::List { event_type, correlation_id, since, until, limit } => {
+            let filter = super::event_log::ListFilter { event_type, correlation_id, since, until, limit };
+            super::event_log::list(filter, api, out).await
+        }
+        EventsCommand::Show { id } => super::event_log::show(id, api, out).await,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod api;
 pub mod args;
 pub mod endpoints;
+pub mod event_log;
 pub mod ops;
 pub mod output;
 pub mod renamed;
