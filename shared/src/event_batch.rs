@@ -24,7 +24,7 @@ pub struct BatchPublishRequest {
 /// How one event of a batch was answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum ItemResult {
+pub enum BatchItemResult {
     /// Written to the outbox: it will be delivered.
     Committed {
         /// `evt_…`
@@ -46,7 +46,7 @@ pub enum ItemResult {
     },
 }
 
-impl ItemResult {
+impl BatchItemResult {
     /// The refusal that `err` would have been as a whole request.
     pub fn refused(err: &ApiError) -> Self {
         Self::Refused { code: err.code.to_string(), detail: err.detail.clone() }
@@ -82,7 +82,7 @@ impl ItemResult {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BatchPublished {
     /// One result per event, in the order sent.
-    pub data: Vec<ItemResult>,
+    pub data: Vec<BatchItemResult>,
 }
 
 /// Refuses a batch with no events or more than [`MAX_BATCH_EVENTS`].
@@ -124,9 +124,9 @@ mod tests {
 
     #[test]
     fn results_carry_their_status_beside_their_fields() {
-        let committed = serde_json::to_value(ItemResult::Committed { id: "evt_1".into() }).unwrap();
+        let committed = serde_json::to_value(BatchItemResult::Committed { id: "evt_1".into() }).unwrap();
         assert_eq!(committed, json!({"status": "committed", "id": "evt_1"}));
-        let refused = ItemResult::refused(&ApiError::invalid("invalid_data", "data must be a JSON object"));
+        let refused = BatchItemResult::refused(&ApiError::invalid("invalid_data", "data must be a JSON object"));
         assert_eq!(
             serde_json::to_value(refused).unwrap(),
             json!({"status": "refused", "code": "invalid_data", "detail": "data must be a JSON object"})
@@ -150,10 +150,10 @@ mod tests {
 
     #[test]
     fn a_repeat_is_a_duplicate_of_the_first_id_or_shares_its_refusal() {
-        let first = ItemResult::Committed { id: "evt_1".into() };
-        assert_eq!(first.repeated(), ItemResult::Duplicate { id: "evt_1".into() });
-        let earlier = ItemResult::Duplicate { id: "evt_0".into() };
+        let first = BatchItemResult::Committed { id: "evt_1".into() };
+        assert_eq!(first.repeated(), BatchItemResult::Duplicate { id: "evt_1".into() });
+        let earlier = BatchItemResult::Duplicate { id: "evt_0".into() };
         assert_eq!(earlier.repeated(), earlier);
-        assert_eq!(ItemResult::throttled().repeated(), ItemResult::throttled());
+        assert_eq!(BatchItemResult::throttled().repeated(), BatchItemResult::throttled());
     }
 }

@@ -15,7 +15,7 @@ use super::outbox::PublishOutcome;
 use super::StoreError;
 use crate::error::ApiError;
 use crate::event::OutboxRecord;
-use crate::event_batch::{earlier_with_same_key, ItemResult};
+use crate::event_batch::{earlier_with_same_key, BatchItemResult};
 
 /// Items in one BatchWriteItem request (DynamoDB's limit).
 pub const WRITE_BATCH: usize = 25;
@@ -36,12 +36,12 @@ impl Db {
     /// 500 and no item of the batch is reported, so none is misreported.
     pub async fn publish_batch(
         &self,
-        events: &[Result<OutboxRecord, ItemResult>],
-    ) -> Result<Vec<ItemResult>, StoreError> {
+        events: &[Result<OutboxRecord, BatchItemResult>],
+    ) -> Result<Vec<BatchItemResult>, StoreError> {
         let keys: Vec<Option<&str>> =
             events.iter().map(|e| e.as_ref().ok().and_then(|r| r.idempotency_key.as_deref())).collect();
         let repeats = earlier_with_same_key(&keys);
-        let mut results: Vec<Option<ItemResult>> = events.iter().map(|e| e.as_ref().err().cloned()).collect();
+        let mut results: Vec<Option<BatchItemResult>> = events.iter().map(|e| e.as_ref().err().cloned()).collect();
 
         let mut keyed = Vec::new();
         let mut plain = Vec::new();
@@ -51,18 +51,20 @@ impl Db {
                 continue;
             }
             if record.idempotency_key.is_some() {
-                keyed.push((i, record));
+                keyed.push((i, record.clone()));
                 continue;
             }
             match to_item(record) {
                 Ok(item) => plain.push((i, item)),
-                Err(e @ StoreError::TooLarge(_)) => results[i] = Some(ItemResult::refused(&ApiError::from(e))),
+                Err(e @ StoreError::TooLarge(_)) => results[i] = Some(BatchItemResult::refused(&ApiError::from(e))),
                 Err(e) => return Err(e),
             }
         }
 
         let keyed = stream::iter(keyed)
-            .map(|(i, record)| async move { (i, keyed_result(self.publish(record).await)) })
+            // Owned rows: a stream of borrowed ones trips the compiler's
+            // check that the handler's future is Send.
+            .map(|(i, record)| async move { (i, keyed_result(self.publish(&record).await)) })
             .buffer_unordered(KEYED_IN_FLIGHT)
             .collect::<Vec<_>>();
         let plain = futures_util::future::try_join_all(
@@ -74,15 +76,15 @@ impl Db {
         }
         for (i, earlier) in repeats.iter().enumerate() {
             if let Some(first) = earlier {
-                results[i] = results[*first].as_ref().map(ItemResult::repeated);
+                results[i] = results[*first].as_ref().map(BatchItemResult::repeated);
             }
         }
-        Ok(results.into_iter().map(|r| r.unwrap_or_else(ItemResult::throttled)).collect())
+        Ok(results.into_iter().map(|r| r.unwrap_or_else(BatchItemResult::throttled)).collect())
     }
 
     /// Writes up to [`WRITE_BATCH`] rows in one request, resending what is
     /// left unprocessed; answers each item as committed or throttled.
-    async fn write_plain(&self, rows: Vec<(usize, Item)>) -> Result<Vec<(usize, ItemResult)>, StoreError> {
+    async fn write_plain(&self, rows: Vec<(usize, Item)>) -> Result<Vec<(usize, BatchItemResult)>, StoreError> {
         let ids: Vec<(usize, String)> = rows.iter().map(|(i, item)| (*i, event_id(item))).collect();
         let items = rows.into_iter().map(|(_, item)| item).collect();
         let left = write_with_retries(items, |batch| self.batch_write(batch), tokio::time::sleep).await?;
@@ -93,7 +95,8 @@ impl Db {
         Ok(ids
             .into_iter()
             .map(|(i, id)| {
-                let result = if left.contains(&id) { ItemResult::throttled() } else { ItemResult::Committed { id } };
+                let result =
+                    if left.contains(&id) { BatchItemResult::throttled() } else { BatchItemResult::Committed { id } };
                 (i, result)
             })
             .collect())
@@ -127,14 +130,14 @@ impl Db {
 
 /// A keyed publish's answer. A failure is refused as retryable: with the
 /// same key, a second try answers the first id if this one got through.
-fn keyed_result(outcome: Result<PublishOutcome, StoreError>) -> ItemResult {
+fn keyed_result(outcome: Result<PublishOutcome, StoreError>) -> BatchItemResult {
     match outcome {
-        Ok(PublishOutcome::Created(id)) => ItemResult::Committed { id: id.to_string() },
-        Ok(PublishOutcome::Duplicate(id)) => ItemResult::Duplicate { id: id.to_string() },
-        Err(e @ StoreError::TooLarge(_)) => ItemResult::refused(&ApiError::from(e)),
+        Ok(PublishOutcome::Created(id)) => BatchItemResult::Committed { id: id.to_string() },
+        Ok(PublishOutcome::Duplicate(id)) => BatchItemResult::Duplicate { id: id.to_string() },
+        Err(e @ StoreError::TooLarge(_)) => BatchItemResult::refused(&ApiError::from(e)),
         Err(e) => {
             tracing::warn!(error = %e, "a keyed publish in a batch failed; refused as unavailable");
-            ItemResult::unavailable()
+            BatchItemResult::unavailable()
         }
     }
 }
