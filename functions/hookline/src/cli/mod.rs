@@ -7,6 +7,7 @@ pub mod args;
 pub mod endpoints;
 pub mod ops;
 pub mod output;
+pub mod publish_file;
 pub mod renamed;
 pub mod state;
 pub mod target;
