@@ -66,6 +66,13 @@ async fn a_mixed_batch_is_answered_in_order_and_only_committed_events_are_delive
     assert_eq!(codes, ["unknown_event_type", "invalid_data", "unknown_field"]);
     assert!(results[4]["detail"].as_str().unwrap().contains("bill.void"), "{}", results[4]);
 
+    let counted = stack.anonymous().get("/_dev/aws-requests").await;
+    assert!(
+        counted.body["DynamoDB.BatchWriteItem"].as_u64() >= Some(1),
+        "keyless events go in one request: {}",
+        counted.body
+    );
+
     // Each committed event, and the earlier publish, reach the receiver once.
     let committed: BTreeSet<String> = [&results[0], &results[2], &results[7]]
         .iter()

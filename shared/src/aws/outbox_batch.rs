@@ -50,20 +50,19 @@ impl Db {
             if repeats[i].is_some() {
                 continue;
             }
-            if record.idempotency_key.is_some() {
-                keyed.push((i, record.clone()));
-                continue;
-            }
+            // Sized before anything is written, so an oversized event with a
+            // key is refused before its key is claimed.
             match to_item(record) {
+                Ok(_) if record.idempotency_key.is_some() => keyed.push((i, record.clone())),
                 Ok(item) => plain.push((i, item)),
                 Err(e @ StoreError::TooLarge(_)) => results[i] = Some(BatchItemResult::refused(&ApiError::from(e))),
                 Err(e) => return Err(e),
             }
         }
 
+        // Owned rows: a stream of borrowed ones trips the compiler's check
+        // that the handler's future is Send.
         let keyed = stream::iter(keyed)
-            // Owned rows: a stream of borrowed ones trips the compiler's
-            // check that the handler's future is Send.
             .map(|(i, record)| async move { (i, keyed_result(self.publish(&record).await)) })
             .buffer_unordered(KEYED_IN_FLIGHT)
             .collect::<Vec<_>>();
