@@ -8,6 +8,7 @@ use std::time::Duration;
 use hookline_tests::receiver::Receiver;
 use hookline_tests::{delivery_options, eventually, Api, Stack};
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -167,6 +168,22 @@ async fn the_cli_publishes_a_jsonl_file_in_batches_and_reports_each_line() {
     let row = run.stdout.lines().find(|l| l.starts_with("3 ")).unwrap_or_default();
     assert!(row.contains("refused") && row.contains("unknown_event_type"), "{}", run.stdout);
     assert!(run.stdout.contains("2 committed, 0 duplicate, 1 refused."), "{}", run.stdout);
+
+    // `-` reads the lines from stdin.
+    let mut child = tokio::process::Command::new(hookline_tests::hookline_binary())
+        .args(["events", "publish", "--file", "-", "--api-url", &stack.platform.url])
+        .args(["--api-key", &stack.platform.admin_key])
+        .env("HOOKLINE_STATE_DIR", &dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(jsonl(&[paid(1), paid(2)]).as_bytes()).await.unwrap();
+    drop(stdin);
+    let piped = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&piped.stdout);
+    assert!(piped.status.success() && stdout.contains("2 committed, 0 duplicate, 0 refused."), "{stdout}");
     std::fs::remove_dir_all(&dir).ok();
     stack.platform.shutdown().await;
 }
