@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod event_batch;
 pub mod event_log;
 pub mod event_type;
 pub mod hops;

@@ -8,6 +8,12 @@ use shared::error::ApiError;
 /// Largest request body accepted: a full-size event and room for its envelope.
 pub const MAX_BODY_BYTES: usize = shared::event::MAX_PAYLOAD_BYTES + 4096;
 
+/// Largest batch publish body. Lambda takes at most 6 MB per invocation,
+/// and API Gateway hands it the body as a JSON string, where escaping can
+/// double it (every `"` becomes `\"`); 3 MB always fits, under API
+/// Gateway's own 10 MB as well.
+pub const MAX_BATCH_BODY_BYTES: usize = 3_000_000;
+
 /// A JSON response.
 pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     let body = serde_json::to_string(value).expect("API views serialize");
@@ -31,27 +37,40 @@ pub fn error(err: &ApiError) -> Response<Body> {
 
 /// Parses the JSON body; an empty body parses as `{}` when `T` allows it.
 pub fn body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    body_within(req, MAX_BODY_BYTES)
+}
+
+/// `body`, for a route that takes up to `limit` bytes.
+pub fn body_within<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, ApiError> {
     let bytes: &[u8] = req.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(413, "payload_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+    if bytes.len() > limit {
+        return Err(ApiError::new(413, "payload_too_large", format!("the body is larger than {limit} bytes")));
     }
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| (e.path().to_string(), e.into_inner()))
         .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
-    parsed.map_err(|(field, e)| {
-        let msg = e.to_string();
-        if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {msg}"))
-        } else if msg.starts_with("unknown field") {
-            ApiError::invalid("unknown_field", msg)
-        } else if msg.starts_with("missing field") {
-            ApiError::invalid("missing_field", msg)
-        } else {
-            ApiError::invalid("invalid_field", field_error(&field, &msg))
-        }
-    })
+    parsed.map_err(|(field, e)| parse_error(&field, &e))
+}
+
+/// A JSON value already parsed (one item of a batch) as `T`, with the
+/// same errors a body would get.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| parse_error(&e.path().to_string(), e.inner()))
+}
+
+fn parse_error(field: &str, e: &serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    if e.is_syntax() || e.is_eof() {
+        ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {msg}"))
+    } else if msg.starts_with("unknown field") {
+        ApiError::invalid("unknown_field", msg)
+    } else if msg.starts_with("missing field") {
+        ApiError::invalid("missing_field", msg)
+    } else {
+        ApiError::invalid("invalid_field", field_error(field, &msg))
+    }
 }
 
 /// serde's "invalid type: string \"5\", expected u32 at line 1 column 20"
@@ -138,6 +157,20 @@ pub fn query_bool(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
 #[cfg(test)]
 mod field_error_tests {
     use super::*;
+    use serde_json::json;
+    use shared::event::PublishRequest;
+
+    #[test]
+    fn a_parsed_item_gets_the_errors_a_body_would() {
+        let code = |v| from_value::<PublishRequest>(v).unwrap_err();
+        assert_eq!(code(json!({"type": "a", "data": {}, "colour": 1})).code, "unknown_field");
+        assert_eq!(code(json!({"data": {}})).code, "missing_field");
+        let wrong = code(json!({"type": 5, "data": {}}));
+        assert_eq!(
+            (wrong.code.as_ref(), wrong.detail.as_str()),
+            ("invalid_field", "`type` must be a string, not the number `5`")
+        );
+    }
 
     #[test]
     fn a_type_error_names_the_field_and_json_types_only() {

@@ -6,7 +6,9 @@ use shared::inbound::ReceiptView;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, deliveries, endpoints, event_log, event_types, events, inbound, sources, stats, system};
+use crate::routes::{
+    api_keys, deliveries, endpoints, event_log, event_types, events, events_batch, inbound, sources, stats, system,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +20,7 @@ use crate::routes::{api_keys, deliveries, endpoints, event_log, event_types, eve
         endpoints::enable, endpoints::disable, endpoints::rotate_secret, endpoints::secret,
         endpoints::headers,
         event_types::list, event_types::create,
-        events::publish, event_log::list, event_log::get,
+        events::publish, events_batch::publish_batch, event_log::list, event_log::get,
         deliveries::list, deliveries::get, deliveries::retry, deliveries::retry_bulk, deliveries::send_test,
         sources::create, sources::list, sources::get, sources::patch, sources::delete, sources::rotate_secret,
         inbound::list, inbound::get, inbound::replay_one, inbound::replay_many,
@@ -100,8 +102,14 @@ mod tests {
     fn the_document_is_openapi_3_1_and_lists_the_endpoint_routes() {
         let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-        for path in ["/v1/endpoints", "/v1/endpoints/{id}/rotate-secret", "/v1/event-types", "/v1/api-keys", "/health"]
-        {
+        for path in [
+            "/v1/endpoints",
+            "/v1/endpoints/{id}/rotate-secret",
+            "/v1/event-types",
+            "/v1/events/batch",
+            "/v1/api-keys",
+            "/health",
+        ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }
     }

@@ -58,6 +58,17 @@ fn the_list_event_carries_its_query_parameters() {
     assert_eq!(req.uri().path(), "/v1/endpoints");
 }
 
+#[test]
+fn a_batch_event_body_reads_as_its_events_escaping_and_all() {
+    let req = event("publish-batch.json");
+    assert_eq!((req.method().as_str(), req.uri().path()), ("POST", "/v1/events/batch"));
+    let batch: shared::event_batch::BatchPublishRequest =
+        admin_api::http::body_within(&req, admin_api::http::MAX_BATCH_BODY_BYTES).unwrap();
+    assert_eq!(batch.events.len(), 3);
+    assert_eq!(batch.events[1]["idempotency_key"], "INV-3");
+    assert_eq!(batch.events[2]["data"]["note"], "quote \" and \\ slash");
+}
+
 fn header<'a>(response: &'a lambda_http::Response<lambda_http::Body>, name: &str) -> &'a str {
     response.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or_default()
 }

@@ -110,6 +110,20 @@ fn bad_event_json_is_refused_before_any_request() {
 }
 
 #[test]
+fn a_bad_line_in_an_events_file_is_named_before_any_request() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let file = std::env::temp_dir().join(format!("hookline-bad-{}.jsonl", std::process::id()));
+    std::fs::write(&file, "{\"type\": \"bill.paid\", \"data\": {}}\n\n[\"not\", \"an object\"]\n").unwrap();
+    let out = hookline(&["events", "publish", "--file", file.to_str().unwrap(), "--api-url", &url, "--api-key", "k"]);
+    std::fs::remove_file(&file).ok();
+    let line = one_line_error(&out);
+    assert!(line.contains("line 3 is not a JSON object") && line.contains("nothing was published"), "{line}");
+    assert!(listener.accept().is_err(), "a request was sent");
+}
+
+#[test]
 fn event_data_that_is_not_an_object_is_refused() {
     let line = one_line_error(&hookline(&["events", "publish", "--type", "bill.paid", "--data", "[1, 2]"]));
     assert!(line.contains("JSON object"), "{line}");
@@ -165,7 +179,7 @@ fn help_works_for_every_command() {
         (&["sources", "list"], &["--api-url"]),
         (&["sources", "get"], &["<SLUG>"]),
         (&["events"], &["publish"]),
-        (&["events", "publish"], &["--type", "--data", "--idempotency-key"]),
+        (&["events", "publish"], &["--type", "--data", "--idempotency-key", "--file"]),
         (&["deliveries"], &["list", "get", "retry"]),
         (&["deliveries", "list"], &["--endpoint", "--status", "--since"]),
         (&["deliveries", "get"], &["<ID>"]),

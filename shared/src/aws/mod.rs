@@ -6,6 +6,7 @@ pub mod inbound;
 pub mod item_size;
 pub mod metrics;
 pub mod outbox;
+pub mod outbox_batch;
 pub mod rate_limit;
 pub mod secrets;
 pub mod sources;

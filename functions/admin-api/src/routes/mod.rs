@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod event_log;
 pub mod event_types;
 pub mod events;
+pub mod events_batch;
 pub mod inbound;
 pub mod sources;
 pub mod stats;
@@ -64,6 +65,7 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
                 ("GET", ["endpoints", id, "deliveries"]) => deliveries::list(state, p, id, req).await,
                 ("POST", ["endpoints", id, "test"]) => deliveries::send_test(state, p, id).await,
                 ("POST", ["events"]) => events::publish(state, p, req).await,
+                ("POST", ["events", "batch"]) => events_batch::publish_batch(state, p, req).await,
                 ("GET", ["events"]) => event_log::list(state, p, req).await,
                 ("GET", ["events", id]) => event_log::get(state, p, id).await,
                 ("POST", ["deliveries", "retry"]) => deliveries::retry_bulk(state, p, req).await,
@@ -107,6 +109,7 @@ fn unknown_route(method: &str, path: &str, rest: &[&str]) -> ApiError {
             | ["endpoints", _]
             | ["endpoints", _, "enable" | "disable" | "rotate-secret" | "secret" | "headers"]
             | ["event-types"]
+            | ["events", "batch"]
     );
     if known_path {
         ApiError::new(405, "method_not_allowed", format!("{method} is not supported on {path}"))

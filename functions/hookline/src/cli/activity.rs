@@ -1,6 +1,8 @@
 //! `hookline events …`, `hookline deliveries …` and `hookline stats`: what
 //! was sent and how it went, through the HTTP API.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -19,17 +21,21 @@ const STATUSES: [&str; 5] = ["pending", "retrying", "delivered", "failed", "park
 /// `hookline events …`
 #[derive(Subcommand, Debug)]
 pub enum EventsCommand {
-    /// Publish an event to every subscribed endpoint.
+    /// Publish an event to every subscribed endpoint, or every event of a file.
     Publish {
         /// A type from the event catalog, e.g. bill.paid.
-        #[arg(long = "type", value_name = "TYPE")]
-        event_type: String,
+        #[arg(long = "type", value_name = "TYPE", required_unless_present = "file")]
+        event_type: Option<String>,
         /// The event's data: a JSON object, e.g. '{"invoice": "INV-1"}'.
-        #[arg(long, value_name = "JSON", value_parser = json_object)]
-        data: Value,
+        #[arg(long, value_name = "JSON", value_parser = json_object, required_unless_present = "file")]
+        data: Option<Value>,
         /// Publishing again with the same key (within 24 h) delivers nothing new.
-        #[arg(long, value_name = "KEY")]
+        #[arg(long, value_name = "KEY", conflicts_with = "file")]
         idempotency_key: Option<String>,
+        /// Publish every line of a JSON Lines file instead (`-` reads stdin): one
+        /// {"type", "data", "idempotency_key"?} object per line, up to 100 per request.
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["event_type", "data"])]
+        file: Option<PathBuf>,
     },
     /// List the tenant's events, newest first.
     List {
@@ -100,8 +106,10 @@ fn query_time(t: DateTime<Utc>) -> String {
 /// Runs an events command.
 pub async fn events(command: EventsCommand, api: &Api, out: &Output) -> Result<(), Failure> {
     match command {
-        EventsCommand::Publish { event_type, data, idempotency_key } => {
-            let mut body = json!({ "type": event_type, "data": data });
+        EventsCommand::Publish { file: Some(path), .. } => super::publish_file::publish_file(&path, api, out).await,
+        EventsCommand::Publish { event_type, data, idempotency_key, file: None } => {
+            let event_type = event_type.unwrap_or_default();
+            let mut body = json!({ "type": event_type, "data": data.unwrap_or_else(|| json!({})) });
             if let Some(k) = idempotency_key {
                 body["idempotency_key"] = Value::String(k);
             }

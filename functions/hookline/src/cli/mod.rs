@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod event_log;
 pub mod ops;
 pub mod output;
+pub mod publish_file;
 pub mod renamed;
 pub mod state;
 pub mod target;
