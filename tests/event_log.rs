@@ -68,6 +68,16 @@ async fn an_events_page_shows_every_delivery_and_why_one_failed() {
     let detail = api.get(&format!("/v1/deliveries/{}", failed[0]["id"].as_str().unwrap())).await.body;
     assert!(detail["attempt_log"][0]["response_body"].as_str().unwrap().contains("ledger offline"), "{detail}");
 
+    // The same page as an operator fetches it with curl.
+    let curl = tokio::process::Command::new("curl")
+        .args(["-s", "-H", &format!("Authorization: Bearer {}", scene.stack.platform.admin_key)])
+        .arg(format!("{}/v1/events/{}", scene.stack.platform.url, scene.event_id))
+        .output()
+        .await
+        .expect("curl runs");
+    let fetched: Value = serde_json::from_slice(&curl.stdout).expect("curl gets the event's JSON");
+    assert_eq!(fetched["deliveries"], page["deliveries"], "curl sees what the API client saw");
+
     let listed = api.get("/v1/events?type=bill.*").await.body;
     assert_eq!(listed["data"][0]["id"], scene.event_id.as_str(), "newest first: {listed}");
     let by_corr = api.get(&format!("/v1/events?correlation_id={}", page["correlation_id"].as_str().unwrap())).await;
