@@ -123,14 +123,6 @@ async fn a_batch_of_more_than_a_hundred_events_is_refused_whole() {
     stack.platform.shutdown().await;
 }
 
-/// `hookline ARGS` against the stack's API with its admin key.
-async fn cli(stack: &Stack, args: &[&str]) -> hookline_tests::CliRun {
-    let (url, key) = (stack.platform.url.as_str(), stack.platform.admin_key.as_str());
-    let mut all = args.to_vec();
-    all.extend(["--api-url", url, "--api-key", key]);
-    stack.cli(&all).await
-}
-
 fn jsonl(events: &[Value]) -> String {
     events.iter().map(|e| format!("{e}\n")).collect()
 }
@@ -147,7 +139,7 @@ async fn the_cli_publishes_a_jsonl_file_in_batches_and_reports_each_line() {
     events[1] = paid_with_key(2, "cli-1");
     let file = dir.join("events.jsonl");
     std::fs::write(&file, jsonl(&events)).unwrap();
-    let run = cli(&stack, &["--json", "events", "publish", "--file", file.to_str().unwrap()]).await;
+    let run = stack.cli_as_admin(&["--json", "events", "publish", "--file", file.to_str().unwrap()]).await;
     assert!(run.success, "{}", run.stderr);
     let results = run.json()["data"].as_array().unwrap().clone();
     assert_eq!(results.len(), 150);
@@ -162,7 +154,7 @@ async fn the_cli_publishes_a_jsonl_file_in_batches_and_reports_each_line() {
     let file = dir.join("mixed.jsonl");
     std::fs::write(&file, format!("{}\n\n{}", paid(1), jsonl(&[json!({"type": "bill.void", "data": {}}), paid(3)])))
         .unwrap();
-    let run = cli(&stack, &["events", "publish", "--file", file.to_str().unwrap()]).await;
+    let run = stack.cli_as_admin(&["events", "publish", "--file", file.to_str().unwrap()]).await;
     assert!(!run.success, "{}", run.stdout);
     assert_eq!(run.stderr.trim(), "hookline: 1 of 3 events refused (line 3); the others were published");
     let row = run.stdout.lines().find(|l| l.starts_with("3 ")).unwrap_or_default();

@@ -8,10 +8,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use hookline::dev::moto::free_port;
+use hookline_tests::consumer::{line_starting, listening};
 use hookline_tests::receiver::{Receiver, Reply};
 use hookline_tests::{delivery_options, eventually, Api, Stack};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -51,32 +51,10 @@ fn consumer(seed: &str, port: u16, secret: &str) -> Child {
     cmd.spawn().unwrap_or_else(|e| panic!("seed {seed}'s consumer runs: {e}"))
 }
 
-/// Waits until something accepts connections on `port`.
-async fn listening(port: u16) {
-    eventually("the consumer to listen", WAIT, || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
-    })
-    .await;
-}
-
 /// What the consumer printed after `verified `: the fields it parsed.
 async fn parsed(child: &mut Child) -> Value {
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-    let find = async {
-        loop {
-            let line = tokio::select! {
-                l = out.next_line() => l,
-                l = err.next_line() => l,
-            };
-            match line {
-                Ok(Some(l)) if l.starts_with("verified ") => return serde_json::from_str(&l["verified ".len()..]).ok(),
-                Ok(Some(_)) => continue,
-                _ => return None,
-            }
-        }
-    };
-    tokio::time::timeout(WAIT, find).await.ok().flatten().expect("the consumer verified a delivery")
+    let line = line_starting(child, "verified ", WAIT).await.expect("the consumer verified a delivery");
+    serde_json::from_str(&line["verified ".len()..]).expect("the consumer prints JSON")
 }
 
 async fn endpoint(api: &Api, url: &str, options: Value) -> Value {
@@ -119,7 +97,7 @@ async fn check_seed(stack: &Stack, seed: &str) {
         let (id, secret) = (created["id"].as_str().unwrap(), created["secret"].as_str().unwrap());
         let given = if right_secret { secret.to_owned() } else { format!("{secret}x") };
         let mut child = consumer(seed, port, &given);
-        listening(port).await;
+        listening(&format!("seed {seed}'s consumer"), port, &mut child, WAIT).await;
         publish(&api, awkward_data()).await;
         if right_secret {
             let seen = parsed(&mut child).await;
@@ -284,20 +262,11 @@ async fn the_delivery_detail_names_every_signature_header_the_request_carried() 
     stack.platform.shutdown().await;
 }
 
-/// `hookline ARGS` against the stack's API with its admin key.
-async fn cli(stack: &Stack, args: &[&str]) -> hookline_tests::CliRun {
-    let (url, key) = (stack.platform.url.as_str(), stack.platform.admin_key.as_str());
-    let mut all = args.to_vec();
-    all.extend(["--api-url", url, "--api-key", key]);
-    stack.cli(&all).await
-}
-
 #[tokio::test]
 async fn the_cli_creates_and_updates_an_endpoints_delivery_options() {
     let stack = Stack::start().await;
-    let created = cli(
-        &stack,
-        &[
+    let created = stack
+        .cli_as_admin(&[
             "--json",
             "endpoints",
             "create",
@@ -315,9 +284,8 @@ async fn the_cli_creates_and_updates_an_endpoints_delivery_options() {
             "60,300,1800",
             "--rate-limit",
             "5",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(created.success, "{}", created.stderr);
     let v = created.json();
     assert_eq!(
@@ -326,18 +294,18 @@ async fn the_cli_creates_and_updates_an_endpoints_delivery_options() {
     );
     assert_eq!(v["signature"]["prefix"], "sha256=");
     let id = v["id"].as_str().unwrap().to_owned();
-    let shown = cli(&stack, &["endpoints", "get", &id]).await;
+    let shown = stack.cli_as_admin(&["endpoints", "get", &id]).await;
     assert!(shown.stdout.contains("X-C4HXP-Signature: sha256= + hex HMAC(body)"), "{}", shown.stdout);
     assert!(shown.stdout.contains("60, 300, 1800 s") && shown.stdout.contains("5 per second"), "{}", shown.stdout);
     let updated =
-        cli(&stack, &["--json", "endpoints", "update", &id, "--clear-rate-limit", "--envelope", "data"]).await;
+        stack.cli_as_admin(&["--json", "endpoints", "update", &id, "--clear-rate-limit", "--envelope", "data"]).await;
     assert!(updated.success, "{}", updated.stderr);
     assert_eq!((&updated.json()["rate_limit_per_second"], &updated.json()["envelope"]), (&Value::Null, &json!("data")));
-    let refused = cli(&stack, &["endpoints", "update", &id, "--rate-limit", "5000"]).await;
+    let refused = stack.cli_as_admin(&["endpoints", "update", &id, "--rate-limit", "5000"]).await;
     assert!(!refused.success);
     assert_eq!(refused.stderr.trim().lines().count(), 1, "one line: {}", refused.stderr);
     assert!(refused.stderr.contains("rate_limit_per_second"), "{}", refused.stderr);
-    let nothing = cli(&stack, &["endpoints", "update", &id]).await;
+    let nothing = stack.cli_as_admin(&["endpoints", "update", &id]).await;
     assert!(!nothing.success && nothing.stderr.contains("nothing to change"), "{}", nothing.stderr);
     stack.platform.shutdown().await;
 }

@@ -91,25 +91,18 @@ async fn an_events_page_shows_every_delivery_and_why_one_failed() {
     scene.stack.platform.shutdown().await;
 }
 
-/// `hookline ARGS` against the stack's API with its admin key.
-async fn cli(stack: &Stack, args: &[&str]) -> hookline_tests::CliRun {
-    let mut all = args.to_vec();
-    all.extend(["--api-url", &stack.platform.url, "--api-key", &stack.platform.admin_key]);
-    stack.cli(&all).await
-}
-
 #[tokio::test]
 async fn the_cli_lists_events_and_shows_where_one_went() {
     let scene = three_endpoints_one_failing().await;
-    let shown = cli(&scene.stack, &["events", "show", &scene.event_id]).await;
+    let shown = scene.stack.cli_as_admin(&["events", "show", &scene.event_id]).await;
     assert!(shown.success, "{}", shown.stderr);
     let failing_row = shown.stdout.lines().find(|l| l.contains(&scene.failing)).unwrap_or_default();
     assert!(failing_row.contains("failed") && failing_row.contains("500"), "{}", shown.stdout);
     assert_eq!(shown.stdout.lines().filter(|l| l.contains("delivered")).count(), 2, "{}", shown.stdout);
-    let listed = cli(&scene.stack, &["--json", "events", "list", "--type", "bill.*"]).await;
+    let listed = scene.stack.cli_as_admin(&["--json", "events", "list", "--type", "bill.*"]).await;
     assert!(listed.success, "{}", listed.stderr);
     assert_eq!(listed.json()[0]["id"], scene.event_id.as_str());
-    let missing = cli(&scene.stack, &["events", "show", "evt_01m8txc1e8tknx086nf3p6g4jc"]).await;
+    let missing = scene.stack.cli_as_admin(&["events", "show", "evt_01m8txc1e8tknx086nf3p6g4jc"]).await;
     assert!(!missing.success && missing.stderr.contains("not_found"), "{}", missing.stderr);
     scene.stack.platform.shutdown().await;
 }

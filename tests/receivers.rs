@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use hookline::dev::moto::free_port;
+use hookline_tests::consumer::{line_starting, listening};
 use hookline_tests::{delivery_options, Stack};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -100,39 +100,6 @@ fn receiver(kind: &str, port: u16, secret: &str) -> Command {
     cmd
 }
 
-/// The first line containing `verified` on the receiver's stdout or stderr.
-async fn verified_line(child: &mut Child) -> Option<String> {
-    let mut out = BufReader::new(child.stdout.take()?).lines();
-    let mut err = BufReader::new(child.stderr.take()?).lines();
-    let find = async {
-        loop {
-            let line = tokio::select! {
-                l = out.next_line() => l,
-                l = err.next_line() => l,
-            };
-            match line {
-                Ok(Some(l)) if l.starts_with("verified") => return Some(l),
-                Ok(Some(_)) => continue,
-                _ => return None,
-            }
-        }
-    };
-    tokio::time::timeout(WAIT, find).await.ok().flatten()
-}
-
-/// Waits until the receiver accepts connections (each receiver shrugs off
-/// one that sends nothing).
-async fn listening(kind: &str, port: u16, child: &mut Child) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the {kind} receiver exited before listening: {status}");
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the {kind} receiver never listened on {port}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn check(kind: &str) {
     let stack = Stack::start_with(delivery_options(0.01)).await;
     let api = stack.admin();
@@ -145,11 +112,13 @@ async fn check(kind: &str) {
         let secret = created.body["secret"].as_str().unwrap();
         let given = if secret_ok { secret } else { WRONG_SECRET };
         let mut child = receiver(kind, port, given).spawn().unwrap_or_else(|e| panic!("{kind} runs: {e}"));
-        listening(kind, port, &mut child).await;
+        listening(&format!("the {kind} receiver"), port, &mut child, WAIT).await;
         let published = api.post("/v1/events", json!({"type": "bill.paid", "data": {"invoice": "INV-1"}})).await;
         assert_eq!(published.status, 202);
         if secret_ok {
-            let line = verified_line(&mut child).await.unwrap_or_else(|| panic!("the {kind} receiver verified it"));
+            let line = line_starting(&mut child, "verified", WAIT)
+                .await
+                .unwrap_or_else(|| panic!("the {kind} receiver verified it"));
             assert!(line.starts_with("verified bill.paid dlv_"), "{line}");
         } else {
             let id = created.body["id"].as_str().unwrap();

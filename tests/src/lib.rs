@@ -157,6 +157,13 @@ impl Stack {
         }
     }
 
+    /// `hookline ARGS` against this stack's HTTP API with the admin key.
+    pub async fn cli_as_admin(&self, args: &[&str]) -> CliRun {
+        let mut all = args.to_vec();
+        all.extend(["--api-url", &self.platform.url, "--api-key", &self.platform.admin_key]);
+        self.cli(&all).await
+    }
+
     /// The stack's tables, as the functions see them.
     pub fn db(&self) -> shared::aws::dynamo::Db {
         let env = self.platform.environments.values().next().expect("a function");
@@ -242,5 +249,47 @@ impl Api {
 
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(reqwest::Method::DELETE, path, None).await
+    }
+}
+
+/// A consumer's program run by a test (a receiver in another language).
+pub mod consumer {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::process::Child;
+
+    /// Waits until `child` accepts connections on 127.0.0.1:`port` (panics
+    /// if it exits first or never listens within `within`).
+    pub async fn listening(what: &str, port: u16, child: &mut Child, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{what} exited before listening: {status}");
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what} never listened on {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The first line starting with `prefix` that `child` prints on stdout
+    /// or stderr (both piped), within `within`.
+    pub async fn line_starting(child: &mut Child, prefix: &str, within: Duration) -> Option<String> {
+        let mut out = BufReader::new(child.stdout.take()?).lines();
+        let mut err = BufReader::new(child.stderr.take()?).lines();
+        let find = async {
+            loop {
+                let line = tokio::select! {
+                    l = out.next_line() => l,
+                    l = err.next_line() => l,
+                };
+                match line {
+                    Ok(Some(l)) if l.starts_with(prefix) => return Some(l),
+                    Ok(Some(_)) => continue,
+                    _ => return None,
+                }
+            }
+        };
+        tokio::time::timeout(within, find).await.ok().flatten()
     }
 }

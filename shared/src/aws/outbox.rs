@@ -97,11 +97,7 @@ impl Db {
         want: usize,
         keep: impl Fn(&OutboxRecord) -> bool,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
-        let lo = time_lower_bound(EventId::PREFIX, from_ms);
-        let hi = time_lower_bound(EventId::PREFIX, until_ms);
-        let part =
-            Partition { table: &self.tables.events, index: None, sort_attr: "event_id", between: Some((lo, hi)) };
-        self.query_tenant_newest(part, tenant, after, want, keep).await
+        self.query_tenant_newest(self.events_between(from_ms, until_ms), tenant, after, want, keep).await
     }
 
     /// The tenant's events created in `[from_ms, until_ms)`, oldest first.
@@ -112,11 +108,14 @@ impl Db {
         until_ms: u64,
         keep: impl Fn(&OutboxRecord) -> bool,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.query_tenant(self.events_between(from_ms, until_ms), tenant, None, usize::MAX, keep).await
+    }
+
+    /// The events created in `[from_ms, until_ms)`, by their time-sorted ids.
+    fn events_between(&self, from_ms: u64, until_ms: u64) -> Partition<'_> {
         let lo = time_lower_bound(EventId::PREFIX, from_ms);
         let hi = time_lower_bound(EventId::PREFIX, until_ms);
-        let part =
-            Partition { table: &self.tables.events, index: None, sort_attr: "event_id", between: Some((lo, hi)) };
-        self.query_tenant(part, tenant, None, usize::MAX, keep).await
+        Partition { table: &self.tables.events, index: None, sort_attr: "event_id", between: Some((lo, hi)) }
     }
 }
 
