@@ -60,6 +60,9 @@ pub struct WorkerState {
     /// standing and a flaky endpoint would be paused for failures that
     /// were never consecutive.
     failing: Mutex<HashSet<(TenantId, EndpointId)>>,
+    /// Rate-limited endpoints: when the slots this instance last saw
+    /// reserved run out (epoch microseconds), to try the busy case first.
+    rate_backlog: Mutex<HashMap<(TenantId, EndpointId), i64>>,
 }
 
 impl WorkerState {
@@ -78,7 +81,17 @@ impl WorkerState {
             redactor,
             endpoints: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashSet::new()),
+            rate_backlog: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn rate_backlog_until(&self, tenant: &TenantId, id: &EndpointId) -> i64 {
+        let backlog = self.rate_backlog.lock().expect("rate backlog");
+        backlog.get(&(tenant.clone(), id.clone())).copied().unwrap_or(0)
+    }
+
+    fn note_rate_backlog(&self, tenant: &TenantId, id: &EndpointId, until: i64) {
+        self.rate_backlog.lock().expect("rate backlog").insert((tenant.clone(), id.clone()), until);
     }
 
     /// The endpoint and its open secrets (current first), from a short cache.

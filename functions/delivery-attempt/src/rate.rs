@@ -60,8 +60,12 @@ pub async fn take_slot(state: &WorkerState, msg: &DeliveryMessage, limit: u32) -
             Plan::StartIn(wait) if wait.is_zero() => return Ok(true),
             Plan::StartIn(wait) => tokio::time::sleep(wait).await,
             Plan::Reserve => {
-                let reserved = state.db.reserve_start(tenant, &endpoint, limit, now_micros()).await;
-                slot = Some(reserved.map_err(|e| e.to_string())?);
+                let now = now_micros();
+                let busy = state.rate_backlog_until(tenant, &endpoint) > now;
+                let reserved = state.db.reserve_start(tenant, &endpoint, limit, now, busy).await;
+                let reserved = reserved.map_err(|e| e.to_string())?;
+                state.note_rate_backlog(tenant, &endpoint, reserved + spacing_micros(limit));
+                slot = Some(reserved);
             }
             Plan::Requeue { slot, delay } => {
                 tracing::debug!(slot, delay_ms = delay.as_millis() as u64, "rate limit: waiting on the queue");

@@ -37,16 +37,44 @@ impl Db {
     /// Reserves the next start slot of an endpoint limited to `limit`
     /// attempts per second and returns its time (epoch microseconds): `now`
     /// when the endpoint is idle, else the first slot after those already
-    /// reserved. `now_micros` is the caller's clock.
+    /// reserved. `now_micros` is the caller's clock. `busy_first` tries the
+    /// busy case first (the caller saw a backlog moments ago), so a backlog
+    /// costs one write per slot rather than a failed one and a second.
     pub async fn reserve_start(
         &self,
         tenant: &TenantId,
         endpoint: &EndpointId,
         limit: u32,
         now_micros: i64,
+        busy_first: bool,
     ) -> Result<i64, StoreError> {
         let spacing = spacing_micros(limit);
-        let expires = n(now_micros / 1_000_000 + SLOT_TTL_SECONDS);
+        let order = if busy_first { [true, false] } else { [false, true] };
+        // Each try fails only when the other case held at that moment; the
+        // state flips rarely, so a few rounds always settle it.
+        for _ in 0..3 {
+            for busy in order {
+                let taken = if busy {
+                    self.take_next_slot(tenant, endpoint, spacing, now_micros).await?
+                } else {
+                    self.take_idle_slot(tenant, endpoint, spacing, now_micros).await?
+                };
+                if let Some(slot) = taken {
+                    return Ok(slot);
+                }
+            }
+        }
+        Err(StoreError::Aws("rate slot: no slot after several tries".into()))
+    }
+
+    /// An idle endpoint (its next slot has passed): the slot is now.
+    async fn take_idle_slot(
+        &self,
+        tenant: &TenantId,
+        endpoint: &EndpointId,
+        spacing: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let idle = self
             .client
             .update_item()
@@ -54,17 +82,23 @@ impl Db {
             .set_key(Some(slot_key(tenant, endpoint)))
             .update_expression("SET next_start = :next, expires_at = :exp")
             .condition_expression("attribute_not_exists(next_start) OR next_start <= :now")
-            .expression_attribute_values(":next", n(now_micros + spacing))
-            .expression_attribute_values(":now", n(now_micros))
-            .expression_attribute_values(":exp", expires.clone())
+            .expression_attribute_values(":next", n(now + spacing))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(now / 1_000_000 + SLOT_TTL_SECONDS))
             .send()
             .await;
-        if unless_condition_failed(idle, "dynamodb UpdateItem (rate slot)")?.is_some() {
-            return Ok(now_micros);
-        }
-        // Busy: the slot after the last one reserved (atomic, so two workers
-        // never get the same one). The condition fails only if the backlog
-        // drained meanwhile, and then the idle case applies again.
+        Ok(unless_condition_failed(idle, "dynamodb UpdateItem (rate slot)")?.map(|_| now))
+    }
+
+    /// A busy endpoint: the slot after the last one reserved (atomic, so two
+    /// workers never get the same one).
+    async fn take_next_slot(
+        &self,
+        tenant: &TenantId,
+        endpoint: &EndpointId,
+        spacing: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let queued = self
             .client
             .update_item()
@@ -73,19 +107,18 @@ impl Db {
             .update_expression("SET next_start = next_start + :spacing, expires_at = :exp")
             .condition_expression("next_start > :now")
             .expression_attribute_values(":spacing", n(spacing))
-            .expression_attribute_values(":now", n(now_micros))
-            .expression_attribute_values(":exp", expires)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(now / 1_000_000 + SLOT_TTL_SECONDS))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match unless_condition_failed(queued, "dynamodb UpdateItem (rate slot)")? {
-            Some(out) => out
-                .attributes
-                .and_then(|a| a.get("next_start").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()))
-                .map(|next| next - spacing)
-                .ok_or_else(|| StoreError::Aws("rate slot: no next_start returned".into())),
-            None => Box::pin(self.reserve_start(tenant, endpoint, limit, now_micros)).await,
-        }
+        let Some(out) = unless_condition_failed(queued, "dynamodb UpdateItem (rate slot)")? else {
+            return Ok(None);
+        };
+        out.attributes
+            .and_then(|a| a.get("next_start").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()))
+            .map(|next| Some(next - spacing))
+            .ok_or_else(|| StoreError::Aws("rate slot: no next_start returned".into()))
     }
 }
 
