@@ -1,0 +1,65 @@
+//! The functions' metric documents (CloudWatch Embedded Metric Format),
+//! captured. Deployed, each invocation's documents go to the function's
+//! stdout and CloudWatch Logs turns them into metrics; here they are kept
+//! in memory (`GET /_dev/metrics`) and, with `HOOKLINE_METRICS_FILE`,
+//! appended to that file a document a line.
+//!
+//! The recorder is process-wide, as in a Lambda: every function (and every
+//! platform) in this process flushes into the same capture, and the
+//! `Function` dimension tells the documents apart.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// Documents kept; the oldest go first.
+const KEEP: usize = 10_000;
+
+static DOCUMENTS: Mutex<VecDeque<Value>> = Mutex::new(VecDeque::new());
+static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Also appends every document to `path` (the first call decides).
+pub fn write_to(path: Option<PathBuf>) {
+    let _ = FILE.set(path);
+}
+
+/// Takes what the functions counted since the last flush; called after
+/// every invocation, as a Lambda's `main` does.
+pub fn flush() {
+    let mut out = Vec::new();
+    shared::metrics::flush_into(&mut out);
+    if out.is_empty() {
+        return;
+    }
+    if let Some(path) = FILE.get().and_then(Option::as_ref) {
+        let appended =
+            std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(&out));
+        if let Err(e) = appended {
+            tracing::warn!(file = %path.display(), error = %e, "metrics not written to the file");
+        }
+    }
+    let mut kept = DOCUMENTS.lock().unwrap_or_else(|p| p.into_inner());
+    for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        match serde_json::from_slice(line) {
+            Ok(doc) => kept.push_back(doc),
+            Err(e) => tracing::warn!(error = %e, "a metric document is not JSON"),
+        }
+    }
+    while kept.len() > KEEP {
+        kept.pop_front();
+    }
+}
+
+/// The documents kept, oldest first; of one function when given.
+pub fn documents(function: Option<&str>) -> Vec<Value> {
+    let kept = DOCUMENTS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.iter().filter(|d| function.is_none_or(|f| d[shared::metrics::FUNCTION] == f)).cloned().collect()
+}
+
+/// Forgets the documents kept.
+pub fn clear() {
+    DOCUMENTS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
