@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
@@ -20,6 +21,8 @@ const KEEP: usize = 10_000;
 
 static DOCUMENTS: Mutex<VecDeque<Value>> = Mutex::new(VecDeque::new());
 static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// Documents and bytes written since the last clear (for the log cost).
+static WRITTEN: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
 
 /// Also appends every document to `path` (the first call decides).
 pub fn write_to(path: Option<PathBuf>) {
@@ -34,6 +37,8 @@ pub fn flush() {
     if out.is_empty() {
         return;
     }
+    WRITTEN.0.fetch_add(out.iter().filter(|b| **b == b'\n').count() as u64, Ordering::Relaxed);
+    WRITTEN.1.fetch_add(out.len() as u64, Ordering::Relaxed);
     if let Some(path) = FILE.get().and_then(Option::as_ref) {
         let appended =
             std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(&out));
@@ -59,7 +64,15 @@ pub fn documents(function: Option<&str>) -> Vec<Value> {
     kept.iter().filter(|d| function.is_none_or(|f| d[shared::metrics::FUNCTION] == f)).cloned().collect()
 }
 
-/// Forgets the documents kept.
+/// Documents written since the last clear, and their bytes (each a log line).
+pub fn written() -> (u64, u64) {
+    (WRITTEN.0.load(Ordering::Relaxed), WRITTEN.1.load(Ordering::Relaxed))
+}
+
+/// Forgets the documents kept, and starts a new count.
 pub fn clear() {
-    DOCUMENTS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let mut kept = DOCUMENTS.lock().unwrap_or_else(|p| p.into_inner());
+    kept.clear();
+    WRITTEN.0.store(0, Ordering::Relaxed);
+    WRITTEN.1.store(0, Ordering::Relaxed);
 }
