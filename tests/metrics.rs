@@ -63,7 +63,11 @@ async fn endpoint(api: &Api, url: &str) -> String {
 #[tokio::test]
 async fn delivered_failed_and_retried_deliveries_are_counted_by_outcome() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let file = std::env::temp_dir().join(format!("hookline-metrics-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let mut opts = delivery_options(0.01);
+    opts.metrics_file = Some(file.clone());
+    let stack = Stack::start_with(opts).await;
     stack.anonymous().delete("/_dev/metrics").await;
     let api = stack.admin();
     let (happy, refusing, flaky) = (Receiver::start().await, Receiver::start().await, Receiver::start().await);
@@ -100,7 +104,13 @@ async fn delivered_failed_and_retried_deliveries_are_counted_by_outcome() {
         assert!(!ids.iter().any(|id| text.contains(id.as_str())) && !text.contains(event_id), "{text}");
         println!("{} bytes: {text}", text.len() + 1);
     }
+    let written = std::fs::read_to_string(&file).expect("the metrics file");
+    let in_file: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).expect("a document a line")).collect();
+    for doc in worker.iter().chain(&fanout) {
+        assert!(in_file.contains(doc), "HOOKLINE_METRICS_FILE holds what /_dev/metrics shows: {doc}");
+    }
     stack.platform.shutdown().await;
+    let _ = std::fs::remove_file(&file);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -20,13 +20,13 @@ use serde_json::Value;
 const KEEP: usize = 10_000;
 
 static DOCUMENTS: Mutex<VecDeque<Value>> = Mutex::new(VecDeque::new());
-static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+static FILE: Mutex<Option<PathBuf>> = Mutex::new(None);
 /// Documents and bytes written since the last clear (for the log cost).
 static WRITTEN: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
 
-/// Also appends every document to `path` (the first call decides).
+/// Also appends every document to `path` (the platform started last decides).
 pub fn write_to(path: Option<PathBuf>) {
-    let _ = FILE.set(path);
+    *FILE.lock().unwrap_or_else(|p| p.into_inner()) = path;
 }
 
 /// Takes what the functions counted since the last flush; called after
@@ -39,7 +39,7 @@ pub fn flush() {
     }
     WRITTEN.0.fetch_add(out.iter().filter(|b| **b == b'\n').count() as u64, Ordering::Relaxed);
     WRITTEN.1.fetch_add(out.len() as u64, Ordering::Relaxed);
-    if let Some(path) = FILE.get().and_then(Option::as_ref) {
+    if let Some(path) = FILE.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         let appended =
             std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(&out));
         if let Err(e) = appended {
