@@ -10,6 +10,9 @@ use shared::config::Config;
 use shared::metrics::EndpointMetrics;
 use shared::ops::health::{disable_failing, stuck_events, HealthRules};
 
+/// This function's `Function` dimension.
+pub const FUNCTION: &str = "endpoint-health";
+
 /// Outbox rows younger than this are left to the stream.
 pub const STUCK_AFTER: Duration = Duration::minutes(5);
 /// How far back a run looks: the schedule's six hours and a half-hour
@@ -26,7 +29,7 @@ pub struct HealthState {
 
 impl HealthState {
     pub fn new(config: Config, rules: HealthRules, clients: &Clients) -> Self {
-        Self { fanout: FanoutState::new(config, clients), rules, metrics: EndpointMetrics::register("endpoint-health") }
+        Self { fanout: FanoutState::new(config, clients), rules, metrics: EndpointMetrics::register(FUNCTION) }
     }
 }
 
