@@ -37,6 +37,8 @@ pub struct Config {
     /// The zone whose calendar days the daily summary covers
     /// (`HOOKLINE_SUMMARY_TIME_ZONE`, the template's `SummaryTimeZone`; UTC when unset).
     pub summary_time_zone: chrono_tz::Tz,
+    /// The CloudWatch namespace of Hookline's metrics (`HOOKLINE_METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
 }
 
 /// A variable is missing or unreadable.
@@ -111,6 +113,9 @@ impl Config {
                     .ok_or_else(|| ConfigError(format!("HOOKLINE_RETRY_SCALE={v} is not a positive number")))?,
             },
             redact_fields: lookup("HOOKLINE_REDACT_FIELDS").unwrap_or_default(),
+            metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
             summary_time_zone: match lookup("HOOKLINE_SUMMARY_TIME_ZONE").filter(|v| !v.is_empty()) {
                 None => chrono_tz::UTC,
                 Some(v) => v.parse().map_err(|_| {

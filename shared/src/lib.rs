@@ -16,6 +16,7 @@ pub mod hops;
 pub mod ids;
 pub mod inbound;
 pub mod inbound_auth;
+pub mod metrics;
 pub mod ops;
 pub mod outbound;
 pub mod packed;

@@ -1,7 +1,8 @@
 //! The log bytes the functions write, as CloudWatch Logs ingests them: the
 //! JSON lines of Lambda's JSON log format at the template's level (INFO),
-//! from the functions' own code only (not `hookline dev`'s pollers). Each
-//! line is also charged 26 bytes of event overhead.
+//! from the functions' own code only (not `hookline dev`'s pollers), and
+//! their metric documents (EMF, a line each). Each line is also charged 26
+//! bytes of event overhead.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,9 +49,12 @@ pub fn capture() {
 pub fn reset() {
     BYTES.store(0, Ordering::Relaxed);
     LINES.store(0, Ordering::Relaxed);
+    hookline::dev::metrics::clear();
 }
 
-/// Bytes billed since the last reset: the lines and their overhead.
+/// Bytes billed since the last reset: the lines, the metric documents, and
+/// the overhead of each.
 pub fn billed_bytes() -> u64 {
-    BYTES.load(Ordering::Relaxed) + LINES.load(Ordering::Relaxed) * EVENT_OVERHEAD_BYTES
+    let (documents, metric_bytes) = hookline::dev::metrics::written();
+    BYTES.load(Ordering::Relaxed) + metric_bytes + (LINES.load(Ordering::Relaxed) + documents) * EVENT_OVERHEAD_BYTES
 }

@@ -28,6 +28,7 @@ use shared::delivery::{
 use shared::endpoint::{EndpointRecord, EndpointStatus};
 use shared::event::{render, EventSnapshot};
 use shared::ids::{EndpointId, TenantId};
+use shared::metrics::{DeliveryMetrics, DeliveryOutcome};
 use shared::ops::{announce, Announcement};
 use shared::outbound::OutboundClient;
 use shared::redact::{scrub_values, Redactor};
@@ -38,6 +39,9 @@ use headers::{extra_signatures, sensitive_values, signed_headers, RequestIds};
 
 /// How long a worker trusts its copy of an endpoint (status, URL, secret).
 pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// This function's `Function` dimension.
+pub const FUNCTION: &str = "delivery-attempt";
 
 /// Event types Hookline emits about itself; their own failures emit nothing,
 /// so a failing subscriber cannot feed itself an endless stream.
@@ -53,6 +57,7 @@ pub struct WorkerState {
     pub keyring: Keyring,
     pub http: OutboundClient,
     pub redactor: Redactor,
+    pub metrics: DeliveryMetrics,
     endpoints: Mutex<HashMap<(TenantId, EndpointId), CachedEndpoint>>,
     /// Endpoints this instance counted a failed attempt for since it last
     /// cleared their streak. Its cached copy of an endpoint may still say
@@ -79,6 +84,7 @@ impl WorkerState {
             keyring,
             http,
             redactor,
+            metrics: DeliveryMetrics::register(FUNCTION),
             endpoints: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashSet::new()),
             rate_backlog: Mutex::new(HashMap::new()),
@@ -201,7 +207,9 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
     }
     let Some((endpoint, secrets)) = cached else {
         let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying, DeliveryStatus::Parked];
-        state.db.set_delivery_status(tenant, id, DeliveryStatus::Failed, &from).await.map_err(|e| e.to_string())?;
+        if state.db.set_delivery_status(tenant, id, DeliveryStatus::Failed, &from).await.map_err(|e| e.to_string())? {
+            state.metrics.ended(DeliveryOutcome::Failed);
+        }
         tracing::info!("endpoint deleted; delivery failed");
         return Ok(());
     };
@@ -219,11 +227,14 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
             Some(outbox) => EventSnapshot::from(&outbox),
             None => {
                 let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying];
-                state
+                if state
                     .db
                     .set_delivery_status(tenant, id, DeliveryStatus::Failed, &from)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.to_string())?
+                {
+                    state.metrics.ended(DeliveryOutcome::Failed);
+                }
                 return Ok(());
             }
         },
@@ -315,19 +326,16 @@ async fn attempt(
         scale: state.config.retry_scale,
     };
     let next = decide(result, msg.attempt, msg.manual, rules, jitter_unit());
-    let (status, next_attempt_at) = match next {
-        Next::Delivered => (DeliveryStatus::Delivered, None),
-        Next::Failed { .. } => (DeliveryStatus::Failed, None),
-        Next::RetryIn(delay) => {
-            (DeliveryStatus::Retrying, Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()))
-        }
+    let (status, next_attempt_at, outcome) = match next {
+        Next::Delivered => (DeliveryStatus::Delivered, None, DeliveryOutcome::Delivered),
+        Next::Failed { .. } => (DeliveryStatus::Failed, None, DeliveryOutcome::Failed),
+        Next::RetryIn(delay) => (
+            DeliveryStatus::Retrying,
+            Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()),
+            DeliveryOutcome::RetryScheduled,
+        ),
     };
-    record.outcome = match next {
-        Next::Delivered => "delivered",
-        Next::Failed { .. } => "failed",
-        Next::RetryIn(_) => "retry_scheduled",
-    }
-    .into();
+    record.outcome = outcome.as_str().into();
     let expires_at = Utc::now().timestamp() + i64::from(state.config.retention_days) * 86_400;
     let write = AttemptWrite { status, next_attempt_at, attempt: &record, expires_at };
     match state.db.record_attempt(tenant, id, write).await {
@@ -352,6 +360,12 @@ async fn attempt(
         };
         send(state, message_for(&retry, delay)).await?;
     }
+    let took = match &sent {
+        Ok(answer) => answer.duration,
+        Err(e) => e.duration,
+    };
+    let since_publish = (Utc::now() - event.created_at).to_std().ok();
+    state.metrics.attempted(outcome, took, since_publish);
     // The one line a delivery writes at INFO; the delivery log holds the rest.
     tracing::info!(
         event_id = %event.event_id,
@@ -408,6 +422,7 @@ async fn after_attempt(
             .map_err(|e| e.to_string())?
         {
             state.forget_endpoint(tenant, endpoint_id);
+            state.metrics.endpoints.disabled(1);
             notify(state, tenant, "endpoint.disabled", json!({"endpoint_id": endpoint_id, "reason": reason})).await?;
         }
     }
@@ -424,6 +439,7 @@ async fn after_attempt(
             .map_err(|e| e.to_string())?
         {
             state.forget_endpoint(tenant, endpoint_id);
+            state.metrics.endpoints.paused();
             tracing::warn!(endpoint_id = %endpoint_id, "circuit breaker paused the endpoint");
             notify(state, tenant, "endpoint.paused", json!({"endpoint_id": endpoint_id, "reason": reason})).await?;
         }

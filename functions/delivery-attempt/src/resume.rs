@@ -38,6 +38,7 @@ pub async fn park(state: &WorkerState, msg: &DeliveryMessage) -> Result<(), Stri
     }
     let now = state.db.get_endpoint_now(tenant, &id.endpoint_id()).await.map_err(|e| e.to_string())?;
     if now.is_none_or(|e| e.status != EndpointStatus::Active) {
+        state.metrics.ended(shared::metrics::DeliveryOutcome::Parked);
         tracing::info!("endpoint not active; delivery parked");
         return Ok(());
     }

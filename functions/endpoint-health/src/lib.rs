@@ -7,7 +7,11 @@ use outbox_fanout::{fan_out, FanoutState};
 use serde_json::{json, Value};
 use shared::aws::Clients;
 use shared::config::Config;
+use shared::metrics::EndpointMetrics;
 use shared::ops::health::{disable_failing, stuck_events, HealthRules};
+
+/// This function's `Function` dimension.
+pub const FUNCTION: &str = "endpoint-health";
 
 /// Outbox rows younger than this are left to the stream.
 pub const STUCK_AFTER: Duration = Duration::minutes(5);
@@ -20,11 +24,12 @@ pub const SWEEP_WINDOW: Duration = Duration::minutes(6 * 60 + 30);
 pub struct HealthState {
     pub fanout: FanoutState,
     pub rules: HealthRules,
+    pub metrics: EndpointMetrics,
 }
 
 impl HealthState {
     pub fn new(config: Config, rules: HealthRules, clients: &Clients) -> Self {
-        Self { fanout: FanoutState::new(config, clients), rules }
+        Self { fanout: FanoutState::new(config, clients), rules, metrics: EndpointMetrics::register(FUNCTION) }
     }
 }
 
@@ -33,6 +38,9 @@ pub async fn handle(state: &HealthState, event: LambdaEvent<Value>) -> Result<Va
     let config = &state.fanout.config;
     let dry_run = event.payload.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
     let disabled = disable_failing(&state.fanout.db, state.rules, config.retention_days, dry_run).await?;
+    if !dry_run {
+        state.metrics.disabled(disabled.len() as u64);
+    }
     let now = Utc::now();
     let stuck = stuck_events(&state.fanout.db, now - STUCK_AFTER - SWEEP_WINDOW, now - STUCK_AFTER).await?;
     let mut redispatched = 0;

@@ -9,8 +9,15 @@ use shared::config::{health_rules, Config};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    // Before the state registers its metrics; flushed after each invocation.
+    shared::metrics::install(&config.metrics_namespace);
     let rules = health_rules(|name| std::env::var(name).ok())?;
     let state = HealthState::new(config, rules, &Clients::new(&load_sdk_config().await));
     let state = &state;
-    run(service_fn(move |event: LambdaEvent<_>| async move { handle(state, event).await })).await
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        let answer = handle(state, event).await;
+        shared::metrics::flush_to_stdout();
+        answer
+    }))
+    .await
 }

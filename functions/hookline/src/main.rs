@@ -94,6 +94,7 @@ async fn run_dev(opts: DevOptions) {
             s.name, s.expression_text, platform.url, s.name
         );
     }
+    println!("  metrics:        GET {}/_dev/metrics (the functions' CloudWatch EMF documents)", platform.url);
     println!("Try: curl -H \"Authorization: Bearer {}\" {}/v1/endpoints", platform.admin_key, platform.url);
     println!("Press Ctrl-C to stop.");
     let mut term =

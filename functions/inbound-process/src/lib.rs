@@ -13,6 +13,7 @@ use shared::aws::Clients;
 use shared::config::Config;
 use shared::event::{NewEvent, OutboxRecord, MAX_STORED_PAYLOAD_BYTES};
 use shared::inbound::{body_as_data, event_type_for, InboundMessage, InboundRecord, InboundStatus};
+use shared::metrics::{InboundMetrics, InboundOutcome};
 use shared::ops::{announce, Announcement};
 use shared::redact::Redactor;
 use tracing::Instrument;
@@ -21,12 +22,16 @@ use tracing::Instrument;
 /// queue's redrive then moves it to the dead-letter queue).
 pub const GIVE_UP_AFTER_RECEIVES: u32 = 5;
 
+/// This function's `Function` dimension.
+pub const FUNCTION: &str = "inbound-process";
+
 /// Built once per cold start.
 pub struct ProcessState {
     pub config: Config,
     pub db: Db,
     pub keyring: Keyring,
     pub redactor: Redactor,
+    pub metrics: InboundMetrics,
 }
 
 impl ProcessState {
@@ -34,7 +39,7 @@ impl ProcessState {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
         let keyring = Keyring::for_config(&config, clients);
         let redactor = Redactor::new(&config.redact_fields);
-        Self { config, db, keyring, redactor }
+        Self { config, db, keyring, redactor, metrics: InboundMetrics::register(FUNCTION) }
     }
 }
 
@@ -62,7 +67,11 @@ async fn process(state: &ProcessState, message: &SqsMessage) -> Result<(), Strin
         Ok(()) => Ok(()),
         Err(e) if receives >= GIVE_UP_AFTER_RECEIVES => {
             let reason = format!("gave up after {receives} tries: {e}");
-            let _ = state.db.finish_inbound(&msg.tenant_id, &msg.inbound_id, &Outcome::Failed { reason }).await;
+            if let Ok(true) =
+                state.db.finish_inbound(&msg.tenant_id, &msg.inbound_id, &Outcome::Failed { reason }).await
+            {
+                state.metrics.count(InboundOutcome::Failed);
+            }
             Err(e)
         }
         Err(e) => Err(e),
@@ -90,6 +99,7 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
             let written =
                 state.db.finish_inbound(tenant, id, &Outcome::Failed { reason }).await.map_err(|e| e.to_string())?;
             if written {
+                state.metrics.count(InboundOutcome::Failed);
                 announce_failure(state, record, data).await?;
             }
             Ok(())
@@ -127,11 +137,14 @@ async fn convert(state: &ProcessState, msg: &InboundMessage) -> Result<(), Strin
     let event_id = match state.db.publish(&outbox).await.map_err(|e| e.to_string())? {
         PublishOutcome::Created(id) | PublishOutcome::Duplicate(id) => id,
     };
-    state
+    if state
         .db
         .finish_inbound(tenant, id, &Outcome::Processed { event_id: event_id.clone(), event_type })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+    {
+        state.metrics.count(InboundOutcome::Processed);
+    }
     tracing::info!(inbound_id = %id, event_id = %event_id, correlation_id = %record.correlation_id, "inbound webhook processed");
     Ok(())
 }

@@ -22,6 +22,7 @@ use shared::inbound::{
     event_payload_fits, DedupeClaim, InboundMessage, InboundRecord, InboundStatus, ReceiptView, MAX_INBOUND_BYTES,
 };
 use shared::inbound_auth::verify;
+use shared::metrics::{InboundMetrics, InboundOutcome};
 use shared::redact::Redactor;
 use shared::source::SourceRecord;
 
@@ -35,6 +36,9 @@ const REREAD_AFTER: Duration = Duration::from_secs(1);
 
 type CachedSource = Option<Arc<(SourceRecord, String)>>;
 
+/// This function's `Function` dimension.
+pub const FUNCTION: &str = "inbound-receipt";
+
 /// Built once per cold start.
 pub struct ReceiptState {
     pub config: Config,
@@ -42,6 +46,7 @@ pub struct ReceiptState {
     pub queue: Queue,
     pub keyring: Keyring,
     pub redactor: Redactor,
+    pub metrics: InboundMetrics,
     sources: Mutex<HashMap<String, (CachedSource, Instant)>>,
 }
 
@@ -51,7 +56,8 @@ impl ReceiptState {
         let queue = Queue::new(clients.sqs.clone(), config.inbound_queue_url.clone());
         let keyring = Keyring::for_config(&config, clients);
         let redactor = Redactor::new(&config.redact_fields);
-        Self { config, db, queue, keyring, redactor, sources: Mutex::new(HashMap::new()) }
+        let metrics = InboundMetrics::register(FUNCTION);
+        Self { config, db, queue, keyring, redactor, metrics, sources: Mutex::new(HashMap::new()) }
     }
 
     /// The source and its open secret; unknown slugs are cached too, so a
@@ -104,8 +110,13 @@ fn error(err: &ApiError) -> Response<Body> {
 /// Answers one webhook; never fails (errors become `{"code","detail"}`).
 pub async fn handle(state: &ReceiptState, req: Request) -> Response<Body> {
     match receive(state, &req).await {
-        Ok(response) => response,
+        Ok(response) => {
+            let outcome = if response.status() == 202 { InboundOutcome::Received } else { InboundOutcome::Duplicate };
+            state.metrics.count(outcome);
+            response
+        }
         Err(err) => {
+            state.metrics.count(InboundOutcome::of_refusal(err.status));
             if err.status >= 500 {
                 tracing::error!(code = %err.code, "inbound receipt failed");
             }

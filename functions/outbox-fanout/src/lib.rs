@@ -16,6 +16,7 @@ use shared::aws::{Clients, StoreError};
 use shared::config::Config;
 use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
 use shared::event::{EventSnapshot, OutboxRecord};
+use shared::metrics::FanoutMetrics;
 
 /// Delivery records written at once.
 const WRITE_CONCURRENCY: usize = 32;
@@ -26,18 +27,22 @@ const SEND_CONCURRENCY: usize = 16;
 /// Larger events travel by reference; the worker reads them from the outbox.
 const MAX_EMBEDDED_EVENT_BYTES: usize = 200 * 1024;
 
+/// This function's `Function` dimension.
+pub const FUNCTION: &str = "outbox-fanout";
+
 /// Built once per cold start.
 pub struct FanoutState {
     pub config: Config,
     pub db: Db,
     pub queue: Queue,
+    pub metrics: FanoutMetrics,
 }
 
 impl FanoutState {
     pub fn new(config: Config, clients: &Clients) -> Self {
         let db = Db::new(clients.dynamodb.clone(), config.tables.clone());
         let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
-        Self { config, db, queue }
+        Self { config, db, queue, metrics: FanoutMetrics::register(FUNCTION) }
     }
 }
 
@@ -89,6 +94,7 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
             failed_from = Some(sequence);
             break;
         }
+        state.metrics.fanned_out(messages.len());
         tracing::debug!(event_id = %outbox.event_id, deliveries = messages.len(), "fanned out");
     }
     let mut response = DynamoDbEventResponse::default();

@@ -43,7 +43,9 @@ where
                 serde_json::from_value(value).map_err(|e| format!("the event did not deserialize: {e}"))?;
             let mut context = Context::default();
             context.request_id = hex::encode(shared::ids::random_bytes::<8>());
-            let answer = f(LambdaEvent::new(payload, context)).await.map_err(|e| e.to_string())?;
+            let answer = f(LambdaEvent::new(payload, context)).await;
+            super::metrics::flush();
+            let answer = answer.map_err(|e| e.to_string())?;
             serde_json::to_value(answer).map_err(|e| e.to_string())
         })
     })
@@ -61,7 +63,11 @@ pub fn build(binary: &str, env: &dyn Fn(&str) -> Option<String>, sdk: &SdkConfig
             let state = Arc::new($state);
             Some(Handler::Http(Arc::new(move |req| {
                 let state = state.clone();
-                Box::pin(async move { $handle(&state, req).await })
+                Box::pin(async move {
+                    let answer = $handle(&state, req).await;
+                    super::metrics::flush();
+                    answer
+                })
             })))
         }};
     }

@@ -230,6 +230,12 @@ async fn dev_control(
     match (method, rest.trim_end_matches('/').split('/').collect::<Vec<_>>().as_slice()) {
         ("GET", ["schedules"]) => ok(json!({"data": schedules.describe()})),
         ("GET", ["aws-requests"]) => ok(json!(shared::aws::metrics::snapshot())),
+        ("GET", ["metrics"]) => ok(json!({"data": super::metrics::documents(None)})),
+        ("GET", ["metrics", function]) => ok(json!({"data": super::metrics::documents(Some(function))})),
+        ("DELETE", ["metrics"]) => {
+            super::metrics::clear();
+            ok(json!({}))
+        }
         ("DELETE", ["aws-requests"]) => {
             shared::aws::metrics::reset();
             ok(json!({}))
@@ -242,7 +248,8 @@ async fn dev_control(
         _ => error(
             404,
             "not_found",
-            "dev controls: GET /_dev/schedules, POST /_dev/schedules/{name}, GET|DELETE /_dev/aws-requests",
+            "dev controls: GET /_dev/schedules, POST /_dev/schedules/{name}, GET|DELETE /_dev/aws-requests, \
+             GET /_dev/metrics[/{function}], DELETE /_dev/metrics",
         ),
     }
 }

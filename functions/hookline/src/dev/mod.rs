@@ -5,6 +5,7 @@
 pub mod functions;
 pub mod http_server;
 pub mod iam;
+pub mod metrics;
 pub mod moto;
 pub mod positions;
 pub mod provision;
@@ -68,6 +69,9 @@ pub struct DevOptions {
     pub fresh: bool,
     /// How often expired items are removed (DynamoDB TTL, played here).
     pub ttl_sweep: Duration,
+    /// Where the functions' metric documents are also appended
+    /// (`HOOKLINE_METRICS_FILE`; they are always at `GET /_dev/metrics`).
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl DevOptions {
@@ -113,6 +117,7 @@ impl DevOptions {
             data_dir: None,
             fresh: false,
             ttl_sweep: ttl::SWEEP_INTERVAL,
+            metrics_file: var("HOOKLINE_METRICS_FILE").map(PathBuf::from),
         })
     }
 }
@@ -206,6 +211,7 @@ impl Platform {
             TcpListener::bind(opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let positions = positions::Positions::open(&clients.dynamodb, &opts.stack).await?;
+        metrics::write_to(opts.metrics_file.clone());
         let mut routes = Vec::new();
         let mut schedules = Vec::new();
         let mut tasks = Vec::new();
@@ -239,6 +245,11 @@ impl Platform {
                 }
                 None => sdk.clone(),
             };
+            // As each Lambda's `main` does before building its state (the
+            // recorder is the process's: the first function's namespace holds).
+            shared::metrics::install(
+                env.get("HOOKLINE_METRICS_NAMESPACE").map_or(shared::metrics::DEFAULT_NAMESPACE, String::as_str),
+            );
             let built = match opts.handlers.get(&f.binary) {
                 Some(h) => Some(h.clone()),
                 None => functions::build(&f.binary, &|k| env.get(k).cloned(), &function_sdk)?,
