@@ -13,8 +13,10 @@ use super::dynamo::{s, unless_condition_failed, Db};
 use super::StoreError;
 use crate::ids::{EndpointId, TenantId};
 
-/// How long a slot item outlives its last use (TTL, epoch seconds).
-const SLOT_TTL_SECONDS: i64 = 3600;
+/// How long a slot item outlives its last reservation (TTL, epoch seconds).
+/// Long: reserved slots may lie hours ahead, and an item removed while
+/// messages still hold them would let new reservations start at once.
+const SLOT_TTL_SECONDS: i64 = 7 * 86_400;
 
 /// Microseconds between two starts at `limit` per second.
 pub fn spacing_micros(limit: u32) -> i64 {
