@@ -56,12 +56,7 @@ impl Db {
         // state flips rarely, so a few rounds always settle it.
         for _ in 0..3 {
             for busy in order {
-                let taken = if busy {
-                    self.take_next_slot(tenant, endpoint, spacing, now_micros).await?
-                } else {
-                    self.take_idle_slot(tenant, endpoint, spacing, now_micros).await?
-                };
-                if let Some(slot) = taken {
+                if let Some(slot) = self.take_slot((tenant, endpoint), spacing, now_micros, busy).await? {
                     return Ok(slot);
                 }
             }
@@ -69,52 +64,39 @@ impl Db {
         Err(StoreError::Aws("rate slot: no slot after several tries".into()))
     }
 
-    /// An idle endpoint (its next slot has passed): the slot is now.
-    async fn take_idle_slot(
+    /// Takes a slot: an idle endpoint's (its next slot has passed) is now;
+    /// a busy one's is the slot after the last one reserved (atomic, so two
+    /// workers never get the same one). `None` when the other case held.
+    async fn take_slot(
         &self,
-        tenant: &TenantId,
-        endpoint: &EndpointId,
+        (tenant, endpoint): (&TenantId, &EndpointId),
         spacing: i64,
         now: i64,
+        busy: bool,
     ) -> Result<Option<i64>, StoreError> {
-        let idle = self
+        let (update, condition, value) = if busy {
+            ("SET next_start = next_start + :v, expires_at = :exp", "next_start > :now", spacing)
+        } else {
+            (
+                "SET next_start = :v, expires_at = :exp",
+                "attribute_not_exists(next_start) OR next_start <= :now",
+                now + spacing,
+            )
+        };
+        let written = self
             .client
             .update_item()
             .table_name(&self.tables.idempotency)
             .set_key(Some(slot_key(tenant, endpoint)))
-            .update_expression("SET next_start = :next, expires_at = :exp")
-            .condition_expression("attribute_not_exists(next_start) OR next_start <= :now")
-            .expression_attribute_values(":next", n(now + spacing))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":exp", n(now / 1_000_000 + SLOT_TTL_SECONDS))
-            .send()
-            .await;
-        Ok(unless_condition_failed(idle, "dynamodb UpdateItem (rate slot)")?.map(|_| now))
-    }
-
-    /// A busy endpoint: the slot after the last one reserved (atomic, so two
-    /// workers never get the same one).
-    async fn take_next_slot(
-        &self,
-        tenant: &TenantId,
-        endpoint: &EndpointId,
-        spacing: i64,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let queued = self
-            .client
-            .update_item()
-            .table_name(&self.tables.idempotency)
-            .set_key(Some(slot_key(tenant, endpoint)))
-            .update_expression("SET next_start = next_start + :spacing, expires_at = :exp")
-            .condition_expression("next_start > :now")
-            .expression_attribute_values(":spacing", n(spacing))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_values(":v", n(value))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(now / 1_000_000 + SLOT_TTL_SECONDS))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        let Some(out) = unless_condition_failed(queued, "dynamodb UpdateItem (rate slot)")? else {
+        let Some(out) = unless_condition_failed(written, "dynamodb UpdateItem (rate slot)")? else {
             return Ok(None);
         };
         out.attributes
