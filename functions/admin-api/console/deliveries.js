@@ -25,7 +25,8 @@ function attemptsTable(attempts) {
       h('td', {}, a.response_body ? h('pre', { class: 'body' }, a.response_body) : h('span', { class: 'muted' }, 'empty')))));
 }
 
-async function openDelivery(id, onRetried) {
+/** A delivery's detail: its attempts, their answers and signed headers, and a retry. */
+export async function openDelivery(id, onRetried) {
   const d = await get(`v1/deliveries/${id}`);
   await dialog(`Delivery ${d.id}`, () => {
     const said = statusLine();
