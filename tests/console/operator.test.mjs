@@ -92,8 +92,10 @@ describe("the operator's view", () => {
 
     await failed.getByRole('link', { name: ledger }).click();
     await page.getByRole('heading', { name: 'Delivery history: Ledger' }).waitFor();
-    await page.goBack();
+    await page.locator('tr[data-delivery]').getByRole('button', { name: /^Open delivery/ }).click();
+    await dialog().getByRole('link', { name: billEvent.id }).click();
     await page.getByRole('heading', { name: `Event ${billEvent.id}`, level: 1 }).waitFor();
+    await dialog().waitFor({ state: 'detached' });
   });
 
   it('lists events newest first, narrows them by type, and finds them by correlation id', async () => {
@@ -201,6 +203,19 @@ describe("the operator's view", () => {
     assert.equal(signedWithNew.status, 202, await signedWithNew.text());
     // The receive function may hold the old secret for a few seconds.
     await until('the old secret refused', async () => (await postSigned(platform, 'crm', 'first-secret', '{"contact":"c-2"}')).status === 401);
+  });
+
+  it('links an inbound webhook to the event it became, and the event back to it', async () => {
+    await section('Incoming sources');
+    await page.locator('tr[data-source="crm"]').getByRole('link', { name: 'Inbound log' }).click();
+    const processed = page.locator('tr[data-inbound]', { has: page.locator('.badge', { hasText: /^processed$/ }) }).first();
+    const inboundId = await processed.getAttribute('data-inbound');
+    await processed.getByRole('link', { name: /^Event evt_/ }).click();
+    await page.getByRole('heading', { name: /^Event evt_/, level: 1 }).waitFor();
+    await says(fact('Type'), 'crm.contact.updated');
+    await says(fact('Came from'), `The inbound webhook ${inboundId} of the source crm processed`);
+    await fact('Came from').getByRole('link', { name: 'crm' }).click();
+    await page.getByRole('heading', { name: 'Inbound log: crm' }).waitFor();
   });
 
   it('shows incoming figures beside outgoing ones on the overview', async () => {

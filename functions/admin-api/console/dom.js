@@ -142,9 +142,13 @@ export function dialog(title, build) {
     const titleId = uid('dialog-title');
     const box = h('dialog', { 'aria-labelledby': titleId, class: 'dialog' });
     const close = (value) => {
-      box.close();
+      if (box.open) box.close();
       resolve(value);
     };
+    // A link inside it leads to a page: the dialog goes, even when the page is the one under it.
+    box.addEventListener('click', (e) => {
+      if (e.target.closest('a[href^="#/"]')) close();
+    });
     box.addEventListener('close', () => {
       box.remove();
       resolve(undefined);

@@ -123,6 +123,11 @@ export async function sourcesPage(view) {
   await reload();
 }
 
+/** A link to the page of the event a webhook became. */
+function eventLink(id) {
+  return id ? h('a', { href: `#/events/${id}`, class: 'mono', 'aria-label': `Event ${id}` }, id) : null;
+}
+
 async function openInbound(id, replay) {
   const r = await get(`v1/inbound/${id}`);
   await dialog(`Inbound webhook ${r.id}`, () => {
@@ -134,7 +139,7 @@ async function openInbound(id, replay) {
         h('dt', {}, 'Status'), h('dd', {}, badge(r.status)),
         h('dt', {}, 'Received'), h('dd', {}, when(r.received_at)),
         h('dt', {}, 'Correlation id'), h('dd', {}, h('code', {}, r.correlation_id)),
-        r.event_type ? [h('dt', {}, 'Became'), h('dd', {}, h('code', {}, r.event_type), ' ', h('code', { class: 'muted' }, r.event_id ?? ''))] : null,
+        r.event_type ? [h('dt', {}, 'Became'), h('dd', {}, h('code', {}, r.event_type), ' ', eventLink(r.event_id))] : null,
         r.failure_reason ? [h('dt', {}, 'Failure'), h('dd', { class: 'bad-text' }, r.failure_reason)] : null,
         r.replay_of ? [h('dt', {}, 'Replay of'), h('dd', {}, h('code', {}, r.replay_of))] : null,
         r.duplicate_of ? [h('dt', {}, 'Duplicate of'), h('dd', {}, h('code', {}, r.duplicate_of))] : null),
@@ -176,7 +181,7 @@ export async function inboundPage(view, { alive, params: [slug] }) {
       h('td', {}, open, r.replay_of ? h('p', { class: 'muted small-text' }, `replay of ${r.replay_of}`) : null),
       h('td', {}, when(r.received_at)),
       h('td', {}, badge(r.status)),
-      h('td', {}, r.event_type ? h('code', {}, r.event_type) : '–'),
+      h('td', {}, r.event_type ? h('code', {}, r.event_type) : '–', r.event_id ? h('p', { class: 'small-text' }, eventLink(r.event_id)) : null),
       h('td', {}, r.failure_reason ? h('span', { class: 'bad-text' }, r.failure_reason) : h('code', { class: 'muted' }, r.correlation_id)),
       h('td', {}, h('div', { class: 'row-actions' }, again, said)));
   };
