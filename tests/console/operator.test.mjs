@@ -249,6 +249,31 @@ describe("the operator's view", () => {
     await shot('overview-inbound');
   });
 
+  it('changes a source to a signed authentication once it has a secret', async () => {
+    await section('Incoming sources');
+    const row = page.locator('tr[data-source="feed"]');
+    await page.getByRole('button', { name: 'Edit feed' }).click();
+    await dialog().getByLabel('Authentication').selectOption('hms');
+    await button('Save changes', dialog()).click();
+    await says(dialog().locator('[data-field="auth_type"] .field-error'), 'This source has no secret: rotate-secret first');
+    await button('Cancel', dialog()).click();
+
+    await page.getByRole('button', { name: 'Rotate the secret of feed' }).click();
+    await button('Rotate secret', dialog()).click();
+    const secret = await dialog().locator('[data-secret="full"]').textContent();
+    await button('Done', dialog()).click();
+    await page.getByRole('button', { name: 'Edit feed' }).click();
+    await dialog().getByLabel('Authentication').selectOption('hms');
+    await button('Save changes', dialog()).click();
+    await dialog().waitFor({ state: 'detached' });
+    await says(row.locator('td').nth(1), 'hms');
+    // The receive function may hold the unauthenticated source for a few seconds.
+    await until('an unsigned request refused', async () => (
+      await fetch(`${platform.url}/api/v1/webhooks/feed`, { method: 'POST', body: '{"kind":"unsigned"}' })).status === 401);
+    const signed = await postSigned(platform, 'feed', secret, '{"kind":"signed"}');
+    assert.equal(signed.status, 202, await signed.text());
+  });
+
   it('loaded nothing the Content-Security-Policy refused and threw no errors', () => {
     assert.deepEqual(problems, []);
   });
