@@ -114,6 +114,20 @@ describe("the operator's view", () => {
     await button('Clear').click();
     await until('every event again', async () => (await rows.count()) === listed.length);
 
+    // The time filters take the browser's local time.
+    const inIndia = (ms) => new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'short' })
+      .format(new Date(Date.now() + ms)).replace(' ', 'T');
+    await page.getByLabel('Created since').fill(inIndia(-3600_000));
+    await page.getByLabel('Created before').fill(inIndia(3600_000));
+    await button('Apply').click();
+    assert.match(page.url(), /since=.*until=/);
+    await until('every event within the hour', async () => (await rows.count()) === listed.length);
+    await page.getByLabel('Created since').fill(inIndia(1800_000));
+    await button('Apply').click();
+    await page.getByText('No events match.').waitFor();
+    await button('Clear').click();
+    await until('every event again', async () => (await rows.count()) === listed.length);
+
     await page.getByLabel('Event id or correlation id').fill(patientEvent.correlation_id);
     await button('Find').click();
     await until('the event with that correlation id', async () => (await rows.count()) === 1 && (await rows.getAttribute('data-event')) === patientEvent.id);

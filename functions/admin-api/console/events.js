@@ -25,6 +25,12 @@ export function eventsAddress(filters) {
   return text ? `#/events?${text}` : '#/events';
 }
 
+/** A datetime-local value for an RFC 3339 time from the address; empty when there is none or it is not a time. */
+function asLocal(iso) {
+  const date = new Date(iso);
+  return iso && !Number.isNaN(date.getTime()) ? localInput(date) : '';
+}
+
 function bytes(n) {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
 }
@@ -46,8 +52,8 @@ export async function eventsPage(view) {
   const type = h('input', {
     type: 'text', name: 'type', value: start.type, list: 'event-type-names', placeholder: 'bill.paid or bill.*', autocomplete: 'off',
   });
-  const since = h('input', { type: 'datetime-local', name: 'since', value: start.since ? localInput(new Date(start.since)) : '' });
-  const until = h('input', { type: 'datetime-local', name: 'until', value: start.until ? localInput(new Date(start.until)) : '' });
+  const since = h('input', { type: 'datetime-local', name: 'since', value: asLocal(start.since) });
+  const until = h('input', { type: 'datetime-local', name: 'until', value: asLocal(start.until) });
   const correlation = h('input', { type: 'text', name: 'correlation_id', value: start.correlation_id, autocomplete: 'off' });
   const filters = h('form', { class: 'filters', 'aria-label': 'Filter events' },
     field('Type', type), field('Created since', since), field('Created before', until), field('Correlation id', correlation),
