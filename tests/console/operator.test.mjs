@@ -80,6 +80,7 @@ describe("the operator's view", () => {
     const failed = page.locator(`tr[data-endpoint="${ledger}"]`);
     await badgeIn(failed, 'failed').waitFor();
     assert.equal(await failed.locator('.url').textContent(), `${receiver.origin}/hooks/ledger`);
+    await failed.getByText('Ledger', { exact: true }).waitFor();
     assert.equal(await failed.getByRole('cell', { name: 'HTTP 500' }).count(), 1, 'its last answer');
     await page.getByText('INV-77').waitFor();
     await shot('event-page');

@@ -3,7 +3,7 @@
 // detail (attempts, answers, retry); the inbound webhook it came from; its
 // data, masked. Kept current while a delivery is still under way.
 
-import { get } from './api.js';
+import { all, get } from './api.js';
 import { badge, fill, h, message, pageHeading, table, when } from './dom.js';
 import { openDelivery } from './deliveries.js';
 import { eventsAddress } from './events.js';
@@ -40,13 +40,14 @@ function lastAnswer(d) {
   return h('span', { class: 'muted' }, d.attempts ? '–' : 'not tried yet');
 }
 
-function deliveryRows(deliveries, refresh) {
+function deliveryRows(deliveries, names, refresh) {
   return deliveries.map((d) => {
     const said = h('span', { class: 'action-status', role: 'status' });
     const open = h('button', { type: 'button', class: 'link', 'aria-label': `Open delivery ${d.id}` }, d.id);
     open.addEventListener('click', () => openDelivery(d.id, refresh).catch((err) => fill(said, message(err))));
     return h('tr', { 'data-delivery': d.id, 'data-endpoint': d.endpoint_id },
-      h('td', {}, h('p', { class: 'url' }, d.endpoint_url),
+      h('td', {}, names.get(d.endpoint_id) ? h('p', { class: 'strong' }, names.get(d.endpoint_id)) : null,
+        h('p', { class: 'url' }, d.endpoint_url),
         h('a', { href: `#/endpoints/${d.endpoint_id}`, class: 'mono small-text', title: 'The endpoint\'s delivery history' }, d.endpoint_id)),
       h('td', {}, badge(d.status)),
       h('td', { class: 'num' }, d.attempts),
@@ -89,6 +90,8 @@ export async function eventPage(view, { alive, params: [id] }) {
       h('p', { class: 'notice bad', role: 'alert' }, `This tenant has no event ${id}. Events are kept for the retention period only.`));
     return;
   }
+  // Endpoints by name where the list can be read; the event itself carries URLs.
+  const names = new Map((await all('v1/endpoints').catch(() => [])).map((ep) => [ep.id, ep.name]));
   const summary = h('p', { class: 'notice verdict', role: 'status' });
   const list = h('div', { class: 'card' });
   let shown = '';
@@ -101,7 +104,7 @@ export async function eventPage(view, { alive, params: [id] }) {
     summary.className = `notice verdict ${tone}`;
     fill(summary, text);
     fill(list, e.deliveries.length
-      ? table('Deliveries', ['Endpoint', 'Status', 'Attempts', 'Last answer', 'Next attempt', 'Delivery'], deliveryRows(e.deliveries, refresh))
+      ? table('Deliveries', ['Endpoint', 'Status', 'Attempts', 'Last answer', 'Next attempt', 'Delivery'], deliveryRows(e.deliveries, names, refresh))
       : h('p', { class: 'muted' }, 'No deliveries.'));
   };
   // While a delivery is under way the page re-reads the event every two
