@@ -7,9 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
-  WAIT, hmac, shots, startPlatform, startReceiver, until,
+  adminApi, hmac, openBrowser, postSigned, shots, startPlatform, startReceiver, until,
 } from './harness.mjs';
 
 describe('the admin console', () => {
@@ -19,17 +18,9 @@ describe('the admin console', () => {
   let page;
   let secret;
   let sourceSecret;
-  const problems = [];
+  let problems;
+  let api;
 
-  const api = async (method, apiPath, body) => {
-    const res = await fetch(`${platform.url}${apiPath}`, {
-      method,
-      headers: { authorization: `Bearer ${platform.adminKey}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
   const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`) });
   const button = (name, scope = page) => scope.getByRole('button', { name, exact: true });
   const dialog = () => page.locator('dialog[open]');
@@ -41,35 +32,15 @@ describe('the admin console', () => {
 
   /** Posts to the `crm` source as a provider would: HMS-signed with the source's secret. */
   const postInbound = async (body) => {
-    const ts = Math.floor(Date.now() / 1000);
-    const res = await fetch(`${platform.url}/api/v1/webhooks/crm`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-hms-timestamp': String(ts),
-        'x-hms-signature': `sha256=${hmac(sourceSecret, `${ts}.${body}`)}`,
-      },
-      body,
-    });
+    const res = await postSigned(platform, 'crm', sourceSecret, body);
     assert.equal(res.status, 202, await res.text());
   };
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
     [platform, receiver] = await Promise.all([startPlatform(), startReceiver()]);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: platform.url });
-    page = await context.newPage();
-    page.setDefaultTimeout(WAIT);
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-    });
+    api = adminApi(platform);
+    ({ browser, page, problems } = await openBrowser(platform));
   });
 
   after(async () => {

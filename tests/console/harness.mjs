@@ -1,5 +1,6 @@
 // What the console tests stand on: `hookline dev` on a free port, a local
-// webhook receiver, a wait on a condition, and an HMAC as receivers compute it.
+// webhook receiver, Debian's Chromium, a wait on a condition, and an HMAC as
+// receivers compute it.
 
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -7,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const target = path.resolve(root, process.env.CARGO_TARGET_DIR ?? 'target');
@@ -52,16 +54,20 @@ export async function startPlatform() {
   return { url, adminKey, stop };
 }
 
-/** A webhook receiver on 127.0.0.1 that answers `status` (200 until told otherwise). */
+/**
+ * A webhook receiver on 127.0.0.1 that answers `status` (200 until told
+ * otherwise), or the status set for a path in `statusByPath`.
+ */
 export async function startReceiver() {
-  const receiver = { status: 200, received: [] };
+  const receiver = { status: 200, statusByPath: new Map(), received: [] };
   const server = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       receiver.received.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(receiver.status, { 'content-type': 'application/json' });
-      res.end(receiver.status < 300 ? '{"ok":true}' : '{"error":"the receiver is down for maintenance"}');
+      const status = receiver.statusByPath.get(req.url) ?? receiver.status;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(status < 300 ? '{"ok":true}' : '{"error":"the receiver is down for maintenance"}');
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,3 +89,52 @@ export async function until(what, check, within = WAIT) {
 }
 
 export const hmac = (key, text, encoding = 'hex') => createHmac('sha256', key).update(text).digest(encoding);
+
+/**
+ * Chromium on a new page, with the clipboard allowed for the platform's
+ * origin; `problems` collects page errors and anything the CSP refused.
+ */
+export async function openBrowser(platform, contextOptions = {}) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: platform.url });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  return { browser, page, problems };
+}
+
+/** A JSON client for the platform's API with its admin key: `{status, body}`. */
+export function adminApi(platform) {
+  return async (method, apiPath, body) => {
+    const res = await fetch(`${platform.url}${apiPath}`, {
+      method,
+      headers: { authorization: `Bearer ${platform.adminKey}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+/** Posts `body` to a source as a provider would, HMS-signed with `secret`; answers the response. */
+export function postSigned(platform, slug, secret, body) {
+  const ts = Math.floor(Date.now() / 1000);
+  return fetch(`${platform.url}/api/v1/webhooks/${slug}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-hms-timestamp': String(ts),
+      'x-hms-signature': `sha256=${hmac(secret, `${ts}.${body}`)}`,
+    },
+    body,
+  });
+}

@@ -7,6 +7,8 @@ import { overviewPage } from './overview.js';
 import { endpointsPage } from './endpoints.js';
 import { historyPage } from './deliveries.js';
 import { inboundPage, sourcesPage } from './sources.js';
+import { eventsPage } from './events.js';
+import { eventPage } from './event.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -14,6 +16,9 @@ const forgetButton = document.getElementById('forget-key');
 
 const routes = [
   [/^#\/overview$/, 'overview', overviewPage],
+  // The list's filters ride in the address: `#/events?type=bill.*`.
+  [/^#\/events(?:\?.*)?$/, 'events', eventsPage],
+  [/^#\/events\/(evt_[A-Za-z0-9]+)$/, 'events', eventPage],
   [/^#\/endpoints$/, 'endpoints', endpointsPage],
   [/^#\/endpoints\/(ep_[A-Za-z0-9_-]+)$/, 'endpoints', historyPage],
   [/^#\/sources$/, 'sources', sourcesPage],

@@ -2,7 +2,7 @@
 // pending deliveries. Each bar carries a <title>, and the whole chart a
 // sentence for screen readers.
 
-import { h } from './dom.js';
+import { h, utc } from './dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const HOUR = 3600 * 1000;
@@ -67,7 +67,7 @@ export function hourlyChart(series, { compact = false, label = 'Deliveries per h
     const x = pad.left + i * slot + (slot - barW) / 2;
     let y = pad.top + plotH;
     const group = s('g', {}, s('title', {},
-      `${clock.format(b.start)}: ${b.delivered} delivered, ${b.failed} failed, ${b.pending} pending`));
+      `${clock.format(b.start)} (${utc(b.start).slice(11, 16)} UTC): ${b.delivered} delivered, ${b.failed} failed, ${b.pending} pending`));
     for (const kind of ['delivered', 'failed', 'pending']) {
       if (!b[kind]) continue;
       const barH = (b[kind] / max) * plotH;
@@ -86,5 +86,6 @@ export function hourlyChart(series, { compact = false, label = 'Deliveries per h
     h('figcaption', { class: 'legend' },
       h('span', { class: 'key delivered' }, 'Delivered'),
       h('span', { class: 'key failed' }, 'Failed'),
-      h('span', { class: 'key pending' }, 'Pending or retrying')));
+      h('span', { class: 'key pending' }, 'Pending or retrying'),
+      h('span', { class: 'zone' }, `Hours in ${Intl.DateTimeFormat().resolvedOptions().timeZone}`)));
 }

@@ -25,7 +25,8 @@ function attemptsTable(attempts) {
       h('td', {}, a.response_body ? h('pre', { class: 'body' }, a.response_body) : h('span', { class: 'muted' }, 'empty')))));
 }
 
-async function openDelivery(id, onRetried) {
+/** A delivery's detail: its attempts, their answers and signed headers, and a retry. */
+export async function openDelivery(id, onRetried) {
   const d = await get(`v1/deliveries/${id}`);
   await dialog(`Delivery ${d.id}`, () => {
     const said = statusLine();
@@ -37,7 +38,8 @@ async function openDelivery(id, onRetried) {
     return h('div', { class: 'detail' },
       h('dl', { class: 'facts' },
         h('dt', {}, 'Status'), h('dd', {}, badge(d.status)),
-        h('dt', {}, 'Event'), h('dd', {}, h('code', {}, d.event_type), ' ', h('code', { class: 'muted' }, d.event_id)),
+        h('dt', {}, 'Event'), h('dd', {}, h('code', {}, d.event_type), ' ',
+          h('a', { href: `#/events/${d.event_id}`, class: 'mono', title: 'The event\'s page: every endpoint it went to' }, d.event_id)),
         h('dt', {}, 'Correlation id'), h('dd', {}, h('code', {}, d.correlation_id)),
         h('dt', {}, 'Created'), h('dd', {}, when(d.created_at)),
         d.next_attempt_at ? [h('dt', {}, 'Next attempt'), h('dd', {}, when(d.next_attempt_at))] : null),

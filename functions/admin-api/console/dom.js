@@ -142,9 +142,13 @@ export function dialog(title, build) {
     const titleId = uid('dialog-title');
     const box = h('dialog', { 'aria-labelledby': titleId, class: 'dialog' });
     const close = (value) => {
-      box.close();
+      if (box.open) box.close();
       resolve(value);
     };
+    // A link inside it leads to a page: the dialog goes, even when the page is the one under it.
+    box.addEventListener('click', (e) => {
+      if (e.target.closest('a[href^="#/"]')) close();
+    });
     box.addEventListener('close', () => {
       box.remove();
       resolve(undefined);
@@ -170,13 +174,22 @@ export function badge(status) {
   return h('span', { class: `badge ${badges[status] ?? 'info'}` }, status);
 }
 
+// Times are shown in the browser's time zone (named, so nobody takes them
+// for UTC) with the UTC time on hover.
 const dateTime = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
 });
 
+/** `2026-12-02 09:06:33 UTC` */
+export function utc(date) {
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** A time in the browser's time zone, with UTC on hover (title). */
 export function when(iso) {
   if (!iso) return '–';
-  return h('time', { datetime: iso, title: iso }, dateTime.format(new Date(iso)));
+  const date = iso instanceof Date ? iso : new Date(iso);
+  return h('time', { datetime: date.toISOString(), title: utc(date) }, dateTime.format(date));
 }
 
 export function percent(part, whole) {

@@ -1,37 +1,17 @@
 // Incoming sources: the list, adding one (secret and receive URL shown once),
-// and a source's inbound log with replays of one or of every failed one.
+// editing one and rotating its secret (source-form.js), and a source's
+// inbound log with replays of one or of every failed one.
 
 import { all, get, post } from './api.js';
 import {
   act, badge, clearErrors, copyButton, dialog, field, fill, fromLocalInput, h, localInput, message, pageHeading,
   secretOnce, showError, statusLine, table, when,
 } from './dom.js';
-
-const AUTH_TYPES = [
-  ['hms', 'HMS signature (X-HMS-Signature over timestamp and body)'],
-  ['standard-webhooks', 'Standard Webhooks (webhook-signature)'],
-  ['stripe', 'Stripe (Stripe-Signature)'],
-  ['github', 'GitHub (X-Hub-Signature-256)'],
-  ['shopify', 'Shopify (X-Shopify-Hmac-Sha256)'],
-  ['slack', 'Slack (X-Slack-Signature)'],
-  ['basic', 'HTTP Basic (the password is the secret)'],
-  ['bearer', 'Bearer token (the token is the secret)'],
-  ['none', 'None: accept every request'],
-];
+import { AUTH_TYPES, becomes, editSource, rotateSourceSecret, sourceField } from './source-form.js';
 
 /** The public URL providers post to, on the host serving this console. */
 export function receiveUrl(source) {
   return new URL(source.receive_path.replace(/^\//, ''), document.baseURI).href.replace(/#.*$/, '');
-}
-
-function sourceField(err) {
-  const byCode = {
-    invalid_slug: 'slug', slug_taken: 'slug', invalid_name: 'name', invalid_secret: 'secret',
-    invalid_event_mapping: 'event_type_pointer', unknown_event_type: 'event_type', invalid_event_type: 'event_type',
-  };
-  if (byCode[err.code]) return byCode[err.code];
-  const first = String(err.detail ?? '').split(' ')[0];
-  return ['slug', 'name', 'event_type', 'event_type_pointer'].includes(first) ? first : undefined;
 }
 
 async function addSource(reload) {
@@ -84,7 +64,45 @@ async function addSource(reload) {
   await reload();
 }
 
+/** A source's row; edits and rotations report in `outcome`, which outlives the row. */
+function sourceRow(s, reload, outcome) {
+  const report = (text, bad) => {
+    outcome.classList.toggle('bad', Boolean(bad));
+    fill(outcome, text);
+  };
+  const edit = h('button', { type: 'button', class: 'small', 'aria-label': `Edit ${s.slug}` }, 'Edit');
+  edit.addEventListener('click', async () => {
+    report('');
+    try {
+      const saved = await editSource(s);
+      if (saved && saved !== s) {
+        await reload();
+        // The receive function keeps a source for a few seconds.
+        report(`Saved ${s.slug}. Webhooks follow the new settings within seconds.`);
+      }
+    } catch (err) {
+      report(message(err), true);
+    }
+  });
+  const rotate = h('button', { type: 'button', class: 'small', 'aria-label': `Rotate the secret of ${s.slug}` }, 'Rotate secret');
+  rotate.addEventListener('click', () => rotateSourceSecret(s).then(reload).catch((err) => report(message(err), true)));
+  return h('tr', { 'data-source': s.slug },
+    h('td', {}, h('a', { href: `#/sources/${s.slug}`, class: 'strong' }, s.slug),
+      s.name && s.name !== s.slug ? h('p', { class: 'muted small-text' }, s.name) : null,
+      s.enabled ? null : h('p', {}, badge('disabled'))),
+    h('td', {}, h('code', {}, s.auth_type),
+      s.secret ? h('p', { class: 'muted small-text' }, 'Secret ', h('code', { 'data-secret': 'masked' }, s.secret)) : null,
+      h('p', { class: 'muted small-text' }, `Tolerance ${s.tolerance_seconds} s`),
+      h('p', { class: 'muted small-text' }, 'Dedupe ', s.dedupe_key ? h('code', {}, s.dedupe_key) : 'by the provider\'s id or body',
+        ` for ${s.dedupe_window_seconds} s`)),
+    h('td', {}, h('code', { class: 'url' }, receiveUrl(s)), ' ', copyButton(receiveUrl(s), 'Copy')),
+    h('td', {}, h('code', {}, becomes(s))),
+    h('td', {}, h('div', { class: 'row-actions' },
+      h('a', { href: `#/sources/${s.slug}`, class: 'button small' }, 'Inbound log'), edit, rotate)));
+}
+
 export async function sourcesPage(view) {
+  const outcome = statusLine();
   const list = h('div', { class: 'card' }, h('p', { class: 'muted' }, 'Loading sources…'));
   const reload = async () => {
     const sources = await all('v1/sources');
@@ -92,16 +110,7 @@ export async function sourcesPage(view) {
       fill(list, h('p', {}, 'No sources yet. Add one for each provider that sends you webhooks.'));
       return;
     }
-    fill(list, table('Sources', ['Source', 'Authentication', 'Receive URL', 'Becomes', 'Inbound log'], sources.map((s) =>
-      h('tr', { 'data-source': s.slug },
-        h('td', {}, h('a', { href: `#/sources/${s.slug}`, class: 'strong' }, s.slug),
-          s.name && s.name !== s.slug ? h('p', { class: 'muted small-text' }, s.name) : null,
-          s.enabled ? null : h('p', {}, badge('disabled'))),
-        h('td', {}, h('code', {}, s.auth_type),
-          s.secret ? h('p', { class: 'muted small-text' }, 'Secret ', h('code', { 'data-secret': 'masked' }, s.secret)) : null),
-        h('td', {}, h('code', { class: 'url' }, receiveUrl(s)), ' ', copyButton(receiveUrl(s), 'Copy')),
-        h('td', {}, h('code', {}, s.event_type ?? (s.event_type_pointer ? `${s.slug}.{${s.event_type_pointer}}` : `${s.slug}.received`))),
-        h('td', {}, h('a', { href: `#/sources/${s.slug}`, class: 'button small' }, 'Inbound log'))))));
+    fill(list, table('Sources', ['Source', 'Authentication', 'Receive URL', 'Becomes', 'Actions'], sources.map((s) => sourceRow(s, reload, outcome))));
   };
   const addButton = h('button', { type: 'button', class: 'primary' }, 'Add source');
   const addStatus = statusLine();
@@ -109,8 +118,14 @@ export async function sourcesPage(view) {
   fill(view,
     h('div', { class: 'page-head' }, pageHeading('Incoming sources'), h('div', {}, addButton, addStatus)),
     h('p', { class: 'muted' }, 'Providers post to a source\'s receive URL; each verified webhook becomes an internal event.'),
+    h('p', { class: 'outcome' }, outcome),
     list);
   await reload();
+}
+
+/** A link to the page of the event a webhook became. */
+function eventLink(id) {
+  return id ? h('a', { href: `#/events/${id}`, class: 'mono', 'aria-label': `Event ${id}` }, id) : null;
 }
 
 async function openInbound(id, replay) {
@@ -124,7 +139,7 @@ async function openInbound(id, replay) {
         h('dt', {}, 'Status'), h('dd', {}, badge(r.status)),
         h('dt', {}, 'Received'), h('dd', {}, when(r.received_at)),
         h('dt', {}, 'Correlation id'), h('dd', {}, h('code', {}, r.correlation_id)),
-        r.event_type ? [h('dt', {}, 'Became'), h('dd', {}, h('code', {}, r.event_type), ' ', h('code', { class: 'muted' }, r.event_id ?? ''))] : null,
+        r.event_type ? [h('dt', {}, 'Became'), h('dd', {}, h('code', {}, r.event_type), ' ', eventLink(r.event_id))] : null,
         r.failure_reason ? [h('dt', {}, 'Failure'), h('dd', { class: 'bad-text' }, r.failure_reason)] : null,
         r.replay_of ? [h('dt', {}, 'Replay of'), h('dd', {}, h('code', {}, r.replay_of))] : null,
         r.duplicate_of ? [h('dt', {}, 'Duplicate of'), h('dd', {}, h('code', {}, r.duplicate_of))] : null),
@@ -166,7 +181,7 @@ export async function inboundPage(view, { alive, params: [slug] }) {
       h('td', {}, open, r.replay_of ? h('p', { class: 'muted small-text' }, `replay of ${r.replay_of}`) : null),
       h('td', {}, when(r.received_at)),
       h('td', {}, badge(r.status)),
-      h('td', {}, r.event_type ? h('code', {}, r.event_type) : '–'),
+      h('td', {}, r.event_type ? h('code', {}, r.event_type) : '–', r.event_id ? h('p', { class: 'small-text' }, eventLink(r.event_id)) : null),
       h('td', {}, r.failure_reason ? h('span', { class: 'bad-text' }, r.failure_reason) : h('code', { class: 'muted' }, r.correlation_id)),
       h('td', {}, h('div', { class: 'row-actions' }, again, said)));
   };

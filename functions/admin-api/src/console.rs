@@ -37,6 +37,9 @@ static ASSETS: &[Asset] = assets! {
     "endpoint-settings.js" => JS,
     "deliveries.js" => JS,
     "sources.js" => JS,
+    "source-form.js" => JS,
+    "events.js" => JS,
+    "event.js" => JS,
 };
 
 /// `GET /console` (the page) and `GET /console/{file}` (its scripts and styles).

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::dynamo::{s, to_item, unless_condition_failed, Db, Partition};
+use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::ids::{time_lower_bound, EventId, InboundId, TenantId};
 use crate::inbound::{cut_bytes, DedupeClaim, InboundRecord, InboundStatus, MAX_FAILURE_REASON_BYTES};
@@ -124,6 +124,43 @@ impl Db {
         let part =
             Partition { table: &self.tables.inbound, index: None, sort_attr: "inbound_id", between: Some((lo, hi)) };
         self.query_tenant(part, tenant, after, want, keep).await
+    }
+
+    /// The status of each of the tenant's records received at or after
+    /// `since_ms`, for counting. Only `status` is projected: DynamoDB still
+    /// charges read units for whole items, but bodies never leave the table.
+    pub async fn inbound_statuses(&self, tenant: &TenantId, since_ms: u64) -> Result<Vec<InboundStatus>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct StatusOnly {
+            status: InboundStatus,
+        }
+        let lo = time_lower_bound(InboundId::PREFIX, since_ms);
+        let hi = format!("{}~", InboundId::PREFIX);
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.inbound)
+                .key_condition_expression("tenant_id = :t AND inbound_id BETWEEN :lo AND :hi")
+                .expression_attribute_values(":t", s(tenant.as_str()))
+                .expression_attribute_values(":lo", s(&lo))
+                .expression_attribute_values(":hi", s(&hi))
+                .projection_expression("#st")
+                .expression_attribute_names("#st", "status")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("dynamodb Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(from_item::<StatusOnly>(item)?.status);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
     }
 
     /// Records how processing ended, unless the record is already processed

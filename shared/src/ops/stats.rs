@@ -11,6 +11,7 @@ use crate::aws::StoreError;
 use crate::delivery::{DeliveryRecord, DeliveryStatus};
 use crate::endpoint::EndpointStatus;
 use crate::ids::{EndpointId, TenantId};
+use crate::inbound::InboundStatus;
 
 /// Endpoints by status.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -44,6 +45,41 @@ pub struct HourStats {
     pub pending: u64,
 }
 
+/// Sources by whether they accept webhooks.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SourceStats {
+    pub total: u64,
+    pub enabled: u64,
+    pub disabled: u64,
+}
+
+/// Inbound webhooks received since the window's start, by where they stand now.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InboundStats {
+    /// Every webhook received and stored, duplicates and replays included.
+    pub received: u64,
+    /// Published as an internal event.
+    pub processed: u64,
+    /// A repeat of one received within its source's dedupe window.
+    pub duplicate: u64,
+    /// Could not become an event (replayable).
+    pub failed: u64,
+    /// Received, still being processed.
+    pub pending: u64,
+}
+
+impl InboundStats {
+    fn add(&mut self, status: InboundStatus) {
+        self.received += 1;
+        match status {
+            InboundStatus::Processed => self.processed += 1,
+            InboundStatus::Duplicate => self.duplicate += 1,
+            InboundStatus::Failed => self.failed += 1,
+            InboundStatus::Received => self.pending += 1,
+        }
+    }
+}
+
 /// The answer of `GET /v1/stats`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
@@ -57,6 +93,13 @@ pub struct Stats {
     /// oldest first; hours without deliveries are left out.
     #[serde(default)]
     pub hourly: Vec<HourStats>,
+    /// The tenant's sources; absent when the numbers are those of one endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<SourceStats>,
+    /// Inbound webhooks received since `since`; absent when the numbers are
+    /// those of one endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<InboundStats>,
 }
 
 /// Counts deliveries into the totals and the hourly series.
@@ -106,7 +149,9 @@ impl Tally {
 }
 
 /// The tenant's numbers since `since`, or those of one of its endpoints
-/// (all zero when the tenant has no such endpoint).
+/// (all zero when the tenant has no such endpoint). Reads only: the tenant's
+/// endpoints and sources, each endpoint's deliveries in the window and, for
+/// the whole tenant, the status of each inbound record in the window.
 pub async fn stats(
     db: &Db,
     tenant: &TenantId,
@@ -132,7 +177,32 @@ pub async fn stats(
         }
     }
     let (deliveries, hourly) = tally.finish();
-    Ok(Stats { since, endpoint_id: endpoint.map(ToString::to_string), endpoints, deliveries, hourly })
+    let (sources, inbound) = match endpoint {
+        Some(_) => (None, None),
+        None => {
+            let (sources, inbound) = inbound_stats(db, tenant, from).await?;
+            (Some(sources), Some(inbound))
+        }
+    };
+    Ok(Stats { since, endpoint_id: endpoint.map(ToString::to_string), endpoints, deliveries, hourly, sources, inbound })
+}
+
+/// The tenant's sources, and its inbound webhooks received at or after `from_ms`.
+async fn inbound_stats(db: &Db, tenant: &TenantId, from_ms: u64) -> Result<(SourceStats, InboundStats), StoreError> {
+    let mut sources = SourceStats::default();
+    for s in db.list_sources(tenant).await? {
+        sources.total += 1;
+        if s.settings.enabled {
+            sources.enabled += 1;
+        } else {
+            sources.disabled += 1;
+        }
+    }
+    let mut inbound = InboundStats::default();
+    for status in db.inbound_statuses(tenant, from_ms).await? {
+        inbound.add(status);
+    }
+    Ok((sources, inbound))
 }
 
 #[cfg(test)]
@@ -171,6 +241,25 @@ mod tests {
             hours,
             [("2026-11-22T09:00:00+00:00".into(), 1, 0, 0), ("2026-11-22T11:00:00+00:00".into(), 1, 1, 1)],
             "oldest first, the empty hour left out"
+        );
+    }
+
+    #[test]
+    fn inbound_webhooks_are_counted_by_where_they_stand() {
+        let mut inbound = InboundStats::default();
+        for status in [
+            InboundStatus::Processed,
+            InboundStatus::Processed,
+            InboundStatus::Duplicate,
+            InboundStatus::Failed,
+            InboundStatus::Received,
+        ] {
+            inbound.add(status);
+        }
+        assert_eq!(
+            inbound,
+            InboundStats { received: 5, processed: 2, duplicate: 1, failed: 1, pending: 1 },
+            "every stored webhook counts as received, duplicates included"
         );
     }
 }

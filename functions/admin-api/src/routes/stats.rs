@@ -1,4 +1,5 @@
-//! `GET /v1/stats`: the tenant's numbers at a glance, or one endpoint's.
+//! `GET /v1/stats`: the tenant's numbers at a glance, outbound and inbound,
+//! or one endpoint's.
 
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response};
@@ -11,7 +12,9 @@ use crate::http::{json, query};
 use crate::state::AppState;
 
 /// Endpoints by status, and deliveries of events since `since` (default: 24
-/// hours ago) in total and by the hour. `endpoint_id` narrows both to one endpoint.
+/// hours ago) in total and by the hour; sources, and inbound webhooks received
+/// since `since` by status. `endpoint_id` narrows the outbound numbers to one
+/// endpoint and leaves the inbound ones out.
 #[utoipa::path(get, path = "/v1/stats", tag = "stats",
     params(("since" = Option<String>, Query, description = "RFC 3339"),
            ("endpoint_id" = Option<String>, Query, description = "Only this endpoint's deliveries")),

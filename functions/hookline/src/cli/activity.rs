@@ -264,6 +264,8 @@ mod tests {
             endpoints: EndpointStats { total: 3, active: 2, paused: 1, disabled: 0 },
             deliveries: DeliveryStats { total: 10, delivered: 6, failed: 2, pending: 2, average_duration_ms: 120.4 },
             hourly: Vec::new(),
+            sources: None,
+            inbound: None,
         };
         let text = stats_details(&s);
         assert!(text.contains("3 (2 active, 1 paused, 0 disabled)"), "{text}");
