@@ -63,6 +63,7 @@ async fn an_events_page_shows_every_delivery_and_why_one_failed() {
     assert_eq!(failed[0]["endpoint_id"], scene.failing.as_str());
     assert_eq!(failed[0]["last_status_code"], 500);
     assert!(failed[0]["endpoint_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert_eq!(failed[0]["endpoint_name"], "127.0.0.1", "named as the endpoint list names it");
     assert_eq!(deliveries.iter().filter(|d| d["status"] == "delivered").count(), 2);
     // The failing delivery's detail says why, from the receiver's own words.
     let detail = api.get(&format!("/v1/deliveries/{}", failed[0]["id"].as_str().unwrap())).await.body;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::delivery::{DeliveryRecord, DeliveryView};
+use crate::endpoint::EndpointRecord;
 use crate::event::OutboxRecord;
 use crate::event_type::pattern_matches;
 use crate::ids::InboundId;
@@ -47,17 +48,19 @@ pub struct EventDetail {
 pub struct EventDelivery {
     #[serde(flatten)]
     pub delivery: DeliveryView,
-    /// The endpoint's URL.
+    /// The endpoint's name and URL.
+    pub endpoint_name: String,
     pub endpoint_url: String,
     /// The last attempt's error kind when nothing answered (`timeout`, `connect`, …).
     pub last_error_kind: Option<String>,
 }
 
 impl EventDelivery {
-    pub fn new(record: &DeliveryRecord, endpoint_url: &str) -> Self {
+    pub fn new(record: &DeliveryRecord, endpoint: &EndpointRecord) -> Self {
         Self {
             delivery: record.view(false),
-            endpoint_url: endpoint_url.to_owned(),
+            endpoint_name: endpoint.settings.name.clone(),
+            endpoint_url: endpoint.settings.url.clone(),
             last_error_kind: record.attempt_log.last().and_then(|a| a.error_kind.clone()),
         }
     }

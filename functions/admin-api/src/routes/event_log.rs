@@ -68,7 +68,7 @@ pub async fn get(state: &AppState, p: &Principal, id: &str) -> Result<Response<B
         .iter()
         .filter_map(|d| {
             let endpoint = endpoints.iter().find(|e| e.endpoint_id == d.endpoint_id)?;
-            Some(EventDelivery::new(d, &endpoint.settings.url))
+            Some(EventDelivery::new(d, endpoint))
         })
         .collect();
     deliveries.sort_by(|a, b| a.delivery.endpoint_id.cmp(&b.delivery.endpoint_id));

@@ -229,13 +229,24 @@ fn stats_details(s: &Stats) -> String {
     let finished = d.delivered + d.failed;
     let success =
         if finished == 0 { "-".into() } else { format!("{:.1} %", 100.0 * d.delivered as f64 / finished as f64) };
-    pairs(&[
+    let mut rows = vec![
         ("since", s.since.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
         ("endpoints", format!("{} ({} active, {} paused, {} disabled)", e.total, e.active, e.paused, e.disabled)),
         ("deliveries", format!("{} ({} delivered, {} failed, {} pending)", d.total, d.delivered, d.failed, d.pending)),
         ("success rate", success),
         ("average duration", format!("{:.0} ms", d.average_duration_ms)),
-    ])
+    ];
+    if let Some(src) = &s.sources {
+        rows.push(("sources", format!("{} ({} enabled, {} disabled)", src.total, src.enabled, src.disabled)));
+    }
+    if let Some(i) = &s.inbound {
+        let text = format!(
+            "{} received ({} processed, {} duplicate, {} failed, {} pending)",
+            i.received, i.processed, i.duplicate, i.failed, i.pending
+        );
+        rows.push(("inbound webhooks", text));
+    }
+    pairs(&rows)
 }
 
 /// Runs `hookline stats`.
@@ -264,12 +275,20 @@ mod tests {
             endpoints: EndpointStats { total: 3, active: 2, paused: 1, disabled: 0 },
             deliveries: DeliveryStats { total: 10, delivered: 6, failed: 2, pending: 2, average_duration_ms: 120.4 },
             hourly: Vec::new(),
-            sources: None,
-            inbound: None,
+            sources: Some(shared::ops::stats::SourceStats { total: 2, enabled: 1, disabled: 1 }),
+            inbound: Some(shared::ops::stats::InboundStats {
+                received: 9,
+                processed: 6,
+                duplicate: 1,
+                failed: 1,
+                pending: 1,
+            }),
         };
         let text = stats_details(&s);
         assert!(text.contains("3 (2 active, 1 paused, 0 disabled)"), "{text}");
         assert!(text.contains("75.0 %") && text.contains("120 ms"), "{text}");
+        assert!(text.contains("9 received (6 processed, 1 duplicate, 1 failed, 1 pending)"), "{text}");
+        assert!(text.contains("2 (1 enabled, 1 disabled)"), "{text}");
     }
 
     #[test]
