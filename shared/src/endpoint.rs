@@ -17,7 +17,7 @@ use crate::ids::{EndpointId, TenantId};
 pub mod custom_headers;
 pub mod delivery_options;
 pub use custom_headers::{MAX_HEADERS, MAX_HEADER_VALUE};
-use delivery_options::{present, rate_from_input, schedule_from_input, validate_rate_limit, validate_schedule};
+use delivery_options::{present, rate_from_input, schedule_from_input};
 pub use delivery_options::{SignatureEncoding, SignatureSpec, SignedContent};
 
 pub const MAX_NAME: usize = 128;
@@ -457,31 +457,6 @@ impl EndpointSettings {
                     format!("`{pattern}` is not in the event catalog; add it with POST /v1/event-types first"),
                 ));
             }
-        }
-        Ok(())
-    }
-
-    /// The extra signature, retry schedule and rate limit. `custom` names the
-    /// endpoint's own headers (a patch that keeps them sealed passes theirs).
-    pub fn validate_delivery_options(&self, prefix: &str, custom: &[&String]) -> Result<(), ApiError> {
-        if let Some(spec) = &self.signature {
-            spec.validate(prefix, custom, self.legacy_signature)?;
-        }
-        if let Some(schedule) = &self.retry_schedule_seconds {
-            validate_schedule(schedule)?;
-            if self.max_retries as usize != schedule.len() {
-                return Err(ApiError::invalid(
-                    "retry_schedule_conflict",
-                    format!(
-                        "max_retries is {} but retry_schedule_seconds lists {} delays; leave max_retries out",
-                        self.max_retries,
-                        schedule.len()
-                    ),
-                ));
-            }
-        }
-        if let Some(limit) = self.rate_limit_per_second {
-            validate_rate_limit(limit)?;
         }
         Ok(())
     }

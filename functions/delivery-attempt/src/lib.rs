@@ -91,15 +91,6 @@ impl WorkerState {
         }
     }
 
-    fn rate_backlog_until(&self, tenant: &TenantId, id: &EndpointId) -> i64 {
-        let backlog = self.rate_backlog.lock().expect("rate backlog");
-        backlog.get(&(tenant.clone(), id.clone())).copied().unwrap_or(0)
-    }
-
-    fn note_rate_backlog(&self, tenant: &TenantId, id: &EndpointId, until: i64) {
-        self.rate_backlog.lock().expect("rate backlog").insert((tenant.clone(), id.clone()), until);
-    }
-
     /// The endpoint and its open secrets (current first), from a short cache.
     async fn endpoint(
         &self,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use shared::aws::rate_limit::spacing_micros;
 use shared::delivery::DeliveryMessage;
+use shared::ids::{EndpointId, TenantId};
 
 use crate::{message_for, send, WorkerState};
 
@@ -78,6 +79,17 @@ pub async fn take_slot(state: &WorkerState, msg: &DeliveryMessage, limit: u32) -
     // from the queue, without counting an attempt.
     requeue(state, msg, None, Duration::from_secs(1)).await?;
     Ok(false)
+}
+
+impl WorkerState {
+    fn rate_backlog_until(&self, tenant: &TenantId, id: &EndpointId) -> i64 {
+        let backlog = self.rate_backlog.lock().expect("rate backlog");
+        backlog.get(&(tenant.clone(), id.clone())).copied().unwrap_or(0)
+    }
+
+    fn note_rate_backlog(&self, tenant: &TenantId, id: &EndpointId, until: i64) {
+        self.rate_backlog.lock().expect("rate backlog").insert((tenant.clone(), id.clone()), until);
+    }
 }
 
 /// Reserve, sleep and re-check rounds before a message goes back to the queue.

@@ -162,6 +162,33 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+impl super::EndpointSettings {
+    /// The extra signature, retry schedule and rate limit. `custom` names the
+    /// endpoint's own headers (a patch that keeps them sealed passes theirs).
+    pub fn validate_delivery_options(&self, prefix: &str, custom: &[&String]) -> Result<(), ApiError> {
+        if let Some(spec) = &self.signature {
+            spec.validate(prefix, custom, self.legacy_signature)?;
+        }
+        if let Some(schedule) = &self.retry_schedule_seconds {
+            validate_schedule(schedule)?;
+            if self.max_retries as usize != schedule.len() {
+                return Err(ApiError::invalid(
+                    "retry_schedule_conflict",
+                    format!(
+                        "max_retries is {} but retry_schedule_seconds lists {} delays; leave max_retries out",
+                        self.max_retries,
+                        schedule.len()
+                    ),
+                ));
+            }
+        }
+        if let Some(limit) = self.rate_limit_per_second {
+            validate_rate_limit(limit)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
