@@ -163,6 +163,35 @@ export function dialog(title, build) {
   });
 }
 
+/**
+ * A rotation dialog's body: `controls` above Rotate / Cancel; on submit,
+ * `rotate()` returns the new secret's answer, shown once with `note`, and a
+ * refusal is shown at `errorField`.
+ */
+export function rotationForm(close, controls, rotate, { title, note, errorField }) {
+  const form = h('form', { novalidate: true },
+    ...controls,
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary' }, 'Rotate secret'),
+      h('button', { type: 'button', onclick: () => close() }, 'Cancel')));
+  const body = h('div', {}, form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    try {
+      const rotated = await rotate();
+      fill(body,
+        secretOnce(title, rotated.secret, note),
+        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => close() }, 'Done')));
+      body.querySelector('button')?.focus();
+    } catch (err) {
+      showError(form, err, () => errorField);
+    }
+  });
+  return body;
+}
+
 const badges = {
   active: 'good', delivered: 'good', processed: 'good',
   paused: 'warn', retrying: 'warn', pending: 'info', parked: 'warn', received: 'info', duplicate: 'info',

@@ -3,7 +3,7 @@
 
 import { all, get, post } from './api.js';
 import {
-  act, badge, dialog, fill, field, h, message, pageHeading, percent, secretOnce, showError, statusLine, table,
+  act, badge, dialog, fill, field, h, message, pageHeading, percent, rotationForm, showError, statusLine, table,
 } from './dom.js';
 import { hourlyChart, lastHours } from './chart.js';
 import { addEndpoint } from './endpoint-form.js';
@@ -39,27 +39,14 @@ async function rotate(ep, reload) {
       h('option', { value: '3600' }, '1 hour'),
       h('option', { value: '604800' }, '7 days'),
       h('option', { value: '0' }, 'No grace period: the old secret stops at once'));
-    const form = h('form', { novalidate: true },
+    return rotationForm(close, [
       h('p', {}, 'During the grace period every delivery is signed with both secrets, so the receiver can switch without failures.'),
       field('The old secret keeps signing for', grace),
-      h('p', { class: 'form-error', role: 'alert', hidden: true }),
-      h('div', { class: 'actions' },
-        h('button', { type: 'submit', class: 'primary' }, 'Rotate secret'),
-        h('button', { type: 'button', onclick: () => close() }, 'Cancel')));
-    const body = h('div', {}, form);
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      try {
-        const rotated = await post(`v1/endpoints/${ep.id}/rotate-secret`, { grace_seconds: Number(grace.value) });
-        fill(body,
-          secretOnce('New signing secret', rotated.secret, 'Copy it now: it will be masked from now on.'),
-          h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => close() }, 'Done')));
-        body.querySelector('button')?.focus();
-      } catch (err) {
-        showError(form, err, () => 'grace_seconds');
-      }
+    ], () => post(`v1/endpoints/${ep.id}/rotate-secret`, { grace_seconds: Number(grace.value) }), {
+      title: 'New signing secret',
+      note: 'Copy it now: it will be masked from now on.',
+      errorField: 'grace_seconds',
     });
-    return body;
   });
   await reload();
 }

@@ -3,7 +3,7 @@
 // the new one shown once.
 
 import { patch, post } from './api.js';
-import { clearErrors, dialog, field, fill, h, secretOnce, showError, uid } from './dom.js';
+import { clearErrors, dialog, field, h, rotationForm, showError, uid } from './dom.js';
 
 export const AUTH_TYPES = [
   ['hms', 'HMS signature (X-HMS-Signature over timestamp and body)'],
@@ -142,7 +142,7 @@ export function editSource(source) {
 export function rotateSourceSecret(source) {
   return dialog(`Rotate the secret of ${source.slug}`, (close) => {
     const secret = h('input', { type: 'password', name: 'secret', class: 'wide', autocomplete: 'off', spellcheck: 'false' });
-    const form = h('form', { novalidate: true },
+    return rotationForm(close, [
       h('p', {}, 'The old secret stops verifying at once: give the provider the new one straight away. ',
         'Webhooks signed with the old one are refused with 401 until then, and providers retry those.'),
       source.auth_type === 'none'
@@ -150,25 +150,10 @@ export function rotateSourceSecret(source) {
         : null,
       field('The provider\'s secret (optional)', secret,
         'Stripe, GitHub and the like issue their own: paste it here. Leave empty and Hookline generates one.'),
-      h('p', { class: 'form-error', role: 'alert', hidden: true }),
-      h('div', { class: 'actions' },
-        h('button', { type: 'submit', class: 'primary' }, 'Rotate secret'),
-        h('button', { type: 'button', onclick: () => close() }, 'Cancel')));
-    const body = h('div', {}, form);
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      clearErrors(form);
-      try {
-        const given = secret.value;
-        const rotated = await post(`v1/sources/${source.slug}/rotate-secret`, given ? { secret: given } : {});
-        fill(body,
-          secretOnce('New secret', rotated.secret, 'Configure the provider with it now: it will be masked from now on.'),
-          h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => close() }, 'Done')));
-        body.querySelector('button')?.focus();
-      } catch (err) {
-        showError(form, err, () => 'secret');
-      }
+    ], () => post(`v1/sources/${source.slug}/rotate-secret`, secret.value ? { secret: secret.value } : {}), {
+      title: 'New secret',
+      note: 'Configure the provider with it now: it will be masked from now on.',
+      errorField: 'secret',
     });
-    return body;
   });
 }

@@ -259,6 +259,8 @@ async fn attempt(
     let scrub = |text: &str| state.redactor.text(&scrub_values(text, &sensitive));
     let timeout = Duration::from_secs(endpoint.settings.timeout_seconds.into());
     let sent = state.http.post(&endpoint.settings.url, &headers, body, timeout).await;
+    // Stored with the attempt: the signature headers beyond the deployment's own.
+    let signed: Vec<String> = extra_signatures(endpoint).map(|s| s.header).collect();
     let (result, mut record) = match &sent {
         Ok(answer) => {
             let retry_after = answer.headers.get("retry-after").and_then(|v| parse_retry_after(v, Utc::now()));
@@ -284,7 +286,7 @@ async fn attempt(
                 },
                 outcome: String::new(),
                 manual: msg.manual,
-                signed_headers: extra_signatures(endpoint).map(|s| s.header).collect(),
+                signed_headers: signed,
             };
             (result, record)
         }
@@ -299,7 +301,7 @@ async fn attempt(
                 response_body: scrub(&e.detail.chars().take(FAILED_BODY_BYTES).collect::<String>()),
                 outcome: String::new(),
                 manual: msg.manual,
-                signed_headers: extra_signatures(endpoint).map(|s| s.header).collect(),
+                signed_headers: signed,
             };
             // A name that now points inside the network will not fix itself by waiting.
             let result = if e.kind == "forbidden_target" {

@@ -1,12 +1,15 @@
 //! `GET /v1/events` and `GET /v1/events/{id}`: the event log, newest first,
 //! and one event with every delivery it fanned out to (reads only).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use shared::api_key::Principal;
+use shared::endpoint::EndpointRecord;
 use shared::error::{ApiError, ErrorBody};
 use shared::event_log::{EventDelivery, EventDetail, EventFilter, EventSummary};
-use shared::ids::{DeliveryId, EventId};
+use shared::ids::{DeliveryId, EndpointId, EventId};
 use shared::page::{ListResponse, PageRequest};
 
 use crate::http::{json, query};
@@ -61,15 +64,13 @@ pub async fn get(state: &AppState, p: &Principal, id: &str) -> Result<Response<B
     let event = state.db.get_event(&p.tenant, &id, false).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let endpoints = state.db.list_endpoints(&p.tenant, None, usize::MAX, |_| true).await?;
     let ids: Vec<DeliveryId> = endpoints.iter().map(|e| DeliveryId::for_event(&id, &e.endpoint_id)).collect();
+    let by_id: HashMap<&EndpointId, &EndpointRecord> = endpoints.iter().map(|e| (&e.endpoint_id, e)).collect();
     let mut deliveries: Vec<EventDelivery> = state
         .db
         .get_deliveries(&p.tenant, &ids)
         .await?
         .iter()
-        .filter_map(|d| {
-            let endpoint = endpoints.iter().find(|e| e.endpoint_id == d.endpoint_id)?;
-            Some(EventDelivery::new(d, endpoint))
-        })
+        .filter_map(|d| Some(EventDelivery::new(d, by_id.get(&d.endpoint_id)?)))
         .collect();
     deliveries.sort_by(|a, b| a.delivery.endpoint_id.cmp(&b.delivery.endpoint_id));
     let inbound = match event.inbound_origin() {
