@@ -50,6 +50,8 @@ async fn with_the_real_template_a_published_event_is_delivered_and_nothing_is_re
 async fn without_fanouts_grant_on_the_delivery_log_nothing_is_delivered_and_the_refusal_names_it() {
     let mut opts = delivery_options(0.01);
     opts.template = template_without_fanout_deliveries_grant();
+    // Every event through the stream: the publish call's fast path has grants of its own.
+    opts.parameters.insert("FastPathMaxDeliveries".into(), "0".into());
     let stack = Stack::start_with(opts).await;
     let (receiver, ep) = publish_one(&stack).await;
     let denial =

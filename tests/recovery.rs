@@ -49,6 +49,7 @@ async fn pending_delivery(stack: &Stack, endpoint: &EndpointId) -> (DeliveryReco
         manual: false,
         event: Some(snapshot),
         slot_at: None,
+        recheck: false,
     };
     (record, message)
 }
@@ -134,6 +135,7 @@ async fn a_retry_lost_with_its_worker_is_enqueued_when_the_message_comes_back() 
         next_attempt_at: Some(Utc::now()),
         attempt: &failed,
         expires_at: Utc::now().timestamp() + 86_400,
+        event: None,
     };
     stack.db().record_attempt(&message.tenant_id, &message.delivery_id, write).await.unwrap();
 

@@ -64,6 +64,26 @@ pub fn health_rules(lookup: impl Fn(&str) -> Option<String>) -> Result<HealthRul
     })
 }
 
+/// How many deliveries the publish handler sends itself per publish call
+/// (the fast path; 0 leaves every event to the outbox stream). The admin API
+/// alone reads it (`HOOKLINE_FAST_PATH_MAX_DELIVERIES`, the template's
+/// `FastPathMaxDeliveries`).
+pub fn fast_path_max_deliveries(lookup: impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    let n = number(&lookup, "HOOKLINE_FAST_PATH_MAX_DELIVERIES", DEFAULT_FAST_PATH_MAX_DELIVERIES)?;
+    if n > MAX_FAST_PATH_DELIVERIES {
+        return Err(ConfigError(format!(
+            "HOOKLINE_FAST_PATH_MAX_DELIVERIES={n} is more than {MAX_FAST_PATH_DELIVERIES}"
+        )));
+    }
+    Ok(n as usize)
+}
+
+/// The fast path's default budget per publish call.
+pub const DEFAULT_FAST_PATH_MAX_DELIVERIES: u32 = 100;
+/// The largest budget: a thousand sends and writes still answer well inside
+/// API Gateway's 29 seconds.
+pub const MAX_FAST_PATH_DELIVERIES: u32 = 1000;
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -192,6 +192,11 @@ pub struct DeliveryMessage {
     /// for this attempt before it waited on the queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot_at: Option<i64>,
+    /// Sent by the stream for a delivery the publish call's fast path may
+    /// have sent too: the worker reads the record first and drops this
+    /// message if an attempt was made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recheck: bool,
 }
 
 /// How an attempt ended, as far as retrying is concerned.

@@ -118,6 +118,10 @@ pub struct OutboxRecord {
     /// Deliveries by this deployment that led to this event (see `hops`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub hops: u32,
+    /// The publish handler sends this event's deliveries itself (the fast
+    /// path); the stream then only fills in what that left undone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fast_path: bool,
     /// How long the idempotency key holds (default a day); not stored.
     #[serde(skip)]
     pub idempotency_ttl_seconds: Option<i64>,
@@ -147,6 +151,7 @@ impl OutboxRecord {
             only_endpoint: event.only_endpoint,
             expires_at: created_at.timestamp() + i64::from(retention_days) * 86_400,
             hops: 0,
+            fast_path: false,
             idempotency_ttl_seconds: None,
         }
     }

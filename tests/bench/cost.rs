@@ -38,6 +38,9 @@ pub const AWS_ROUND_TRIP_MS: f64 = 6.0;
 /// delivery queue under load: a receive and a delete per batch of ten.
 pub const EVENT_SOURCE_SQS_REQUESTS: f64 = 2.0 / 10.0;
 
+/// Events in one outbox stream batch (the template's `BatchSize`).
+pub const STREAM_BATCH_EVENTS: f64 = 10.0;
+
 /// One way of using Hookline.
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario {
@@ -47,54 +50,73 @@ pub struct Scenario {
     pub batch: f64,
     /// Provisioned capacity at the target utilisation instead of on demand.
     pub provisioned: bool,
+    /// The publish call sends its deliveries itself (the default); false
+    /// is `FastPathMaxDeliveries=0`, every event through the stream.
+    pub fast_path: bool,
 }
 
 impl Scenario {
-    /// Its key in `summary.json`, e.g. `1:5 batch provisioned`.
+    /// Its key in `summary.json`, e.g. `1:5 batch provisioned` (with
+    /// ` stream-only` when the fast path is off).
     pub fn name(&self) -> String {
         let publish = if self.batch > 1.0 { "batch" } else { "single" };
         let mode = if self.provisioned { "provisioned" } else { "on-demand" };
-        format!("1:{} {publish} {mode}", self.fanout)
+        let path = if self.fast_path { "" } else { " stream-only" };
+        format!("1:{} {publish} {mode}{path}", self.fanout)
     }
 
-    /// Every combination the model reports.
+    /// Every combination the model reports, with the fast path as deployed (on).
     pub fn all() -> Vec<Self> {
+        Self::all_with(true)
+    }
+
+    /// Every combination, with the fast path on or off.
+    pub fn all_with(fast_path: bool) -> Vec<Self> {
         let mut out = Vec::new();
         for fanout in [1.0, 5.0] {
             for batch in [1.0, 100.0] {
                 for provisioned in [false, true] {
-                    out.push(Self { fanout, batch, provisioned });
+                    out.push(Self { fanout, batch, provisioned, fast_path });
                 }
             }
         }
         out
+    }
+
+    /// Deliveries per publish call.
+    fn deliveries_per_call(&self) -> f64 {
+        self.batch * self.fanout
     }
 }
 
 /// What the run measured for one 1:1 delivery, published singly.
 #[derive(Debug, Clone)]
 pub struct Measured {
-    /// AWS requests per delivery, by `Service.Operation`.
-    pub requests: BTreeMap<String, f64>,
     /// Write units of the event's outbox row (shared by its deliveries).
     pub event_write_units: f64,
     /// Write units of the delivery itself (pending row and outcome).
     pub delivery_write_units: f64,
-    /// Read units of the event's fan-out (the endpoint query).
-    pub event_read_units: f64,
+    /// Read units of one query of the tenant's endpoints.
+    pub endpoint_query_read_units: f64,
     /// Read units per delivery of the outbox sweeper (its expected delivery keys).
     pub sweep_read_units: f64,
+    /// Read units per event of the outbox sweeper (the event itself).
+    pub sweep_event_read_units: f64,
     /// Mean time of an attempt (the receiver's answer), ms.
     pub attempt_ms: f64,
-    /// The delivery worker's CPU per delivery, ms.
-    pub worker_cpu_ms: f64,
+    /// Each function's CPU per delivery, ms, by binary name.
+    pub cpu_ms: BTreeMap<String, f64>,
     /// CloudWatch Logs bytes per delivery, overhead included.
     pub log_bytes: f64,
 }
 
+/// The stream's check of a fast-path event: one batched, eventually
+/// consistent read of each expected delivery key (half a unit each).
+pub const BACKSTOP_READ_UNITS: f64 = 0.5;
+
 impl Measured {
-    fn calls(&self, suffix: &str) -> f64 {
-        self.requests.iter().filter(|(k, _)| k.ends_with(suffix)).map(|(_, v)| v).sum()
+    fn cpu(&self, function: &str) -> f64 {
+        self.cpu_ms.get(function).copied().unwrap_or(0.0)
     }
 
     /// Write units per delivery in a scenario.
@@ -102,9 +124,21 @@ impl Measured {
         self.event_write_units / s.fanout + self.delivery_write_units
     }
 
-    /// Read units per delivery in a scenario.
+    /// Read units per delivery in a scenario: the endpoint query of each
+    /// publish call (fast path) and of each stream batch, the fast path's
+    /// backstop check, and the sweeper.
     pub fn read_units(&self, s: Scenario) -> f64 {
-        self.event_read_units / s.fanout + self.sweep_read_units
+        let q = self.endpoint_query_read_units;
+        let stream = q / (STREAM_BATCH_EVENTS * s.fanout);
+        let fast = if s.fast_path { q / s.deliveries_per_call() + BACKSTOP_READ_UNITS } else { 0.0 };
+        stream + fast + self.sweep_event_read_units / s.fanout + self.sweep_read_units
+    }
+
+    /// SQS sends per delivery: ten messages a call, a publish call's own
+    /// deliveries on the fast path, a whole stream batch's otherwise.
+    pub fn sends(&self, s: Scenario) -> f64 {
+        let per_call = if s.fast_path { s.deliveries_per_call() } else { STREAM_BATCH_EVENTS * s.fanout };
+        (per_call / 10.0).ceil() / per_call
     }
 }
 
@@ -121,26 +155,31 @@ pub fn usd_per_million(m: &Measured, s: Scenario) -> BTreeMap<String, f64> {
     };
     lines.insert("dynamodb_writes".to_owned(), writes * write_price);
     lines.insert("dynamodb_reads".to_owned(), reads * read_price);
-    // Sends ride in batches across a stream batch's events; the event source
-    // mapping's receives and deletes are per message.
-    let sends = m.calls("SQS.SendMessageBatch") + m.calls("SQS.SendMessage");
-    lines.insert("sqs".to_owned(), (sends + EVENT_SOURCE_SQS_REQUESTS) * SQS_PER_M);
-    let publishes = 1.0 / (s.batch * s.fanout);
-    lines.insert("api_gateway".to_owned(), publishes * HTTP_API_PER_M);
-    // Invocations: the publish call, the fan-out (stream batches of ten
-    // events), the attempt (queue batches of ten).
-    let invocations = publishes + 0.1 / s.fanout + 0.1;
+    // The sends, and the event source mapping's receive and delete per message.
+    lines.insert("sqs".to_owned(), (m.sends(s) + EVENT_SOURCE_SQS_REQUESTS) * SQS_PER_M);
+    let calls = 1.0 / s.deliveries_per_call();
+    lines.insert("api_gateway".to_owned(), calls * HTTP_API_PER_M);
+    // Invocations: the publish call, the fan-out (stream batches), the
+    // attempt (queue batches of ten).
+    let invocations = calls + 1.0 / (STREAM_BATCH_EVENTS * s.fanout) + 0.1;
     lines.insert("lambda_requests".to_owned(), invocations * LAMBDA_REQUESTS_PER_M);
     let rtt = AWS_ROUND_TRIP_MS;
-    // Publish: one write per event, or a BatchWriteItem per 25 events.
-    let publish_ms_per_event = if s.batch > 1.0 { (rtt * (s.batch / 25.0).ceil() + 5.0) / s.batch } else { rtt + 2.0 };
-    // Fan-out per event: the endpoint query, the delivery writes (together),
-    // and its share of the batched sends.
-    let fanout_ms_per_event = rtt * (2.0 + 0.1 * s.fanout);
+    let per_call = s.deliveries_per_call();
+    // Publish: the reads together, then the outbox write (one PutItem, or
+    // BatchWriteItems of 25 side by side); on the fast path then the sends
+    // (side by side) and the pending records (32 at a time).
+    let commit_ms = if s.batch > 1.0 { rtt + 5.0 } else { rtt };
+    let fast_ms = if s.fast_path { rtt + rtt * (per_call / 32.0).ceil() } else { 0.0 };
+    let publish_ms = rtt + commit_ms + fast_ms + m.cpu("admin-api") * per_call;
+    // Fan-out per stream batch: the endpoint query, then either the
+    // backstop's one batched read, or the delivery writes and the sends.
+    let batch_deliveries = STREAM_BATCH_EVENTS * s.fanout;
+    let fanout_ms = if s.fast_path { 2.0 * rtt } else { rtt + rtt * (batch_deliveries / 32.0).ceil() + rtt }
+        + m.cpu("outbox-fanout") * batch_deliveries;
     // Attempts: ten at once, each followed by its outcome write.
-    let attempt_ms = (m.attempt_ms + rtt + m.worker_cpu_ms * 10.0) / 10.0;
+    let attempt_ms = (m.attempt_ms + rtt + m.cpu("delivery-attempt") * 10.0) / 10.0;
     let gb_seconds =
-        ((publish_ms_per_event * 0.256 + fanout_ms_per_event * 0.512) / s.fanout + attempt_ms * 0.256) / 1000.0;
+        (publish_ms * 0.256 / per_call + fanout_ms * 0.512 / batch_deliveries + attempt_ms * 0.256) / 1000.0;
     lines.insert("lambda_duration".to_owned(), gb_seconds * LAMBDA_ARM_GB_SECOND * 1e6);
     lines.insert("cloudwatch_logs".to_owned(), m.log_bytes / 1e9 * LOGS_INGEST_PER_GB * 1e6);
     // Expiry is TTL (free); the daily prune reads empty ranges past
@@ -183,33 +222,48 @@ mod tests {
 
     fn measured() -> Measured {
         Measured {
-            requests: BTreeMap::from([("SQS.SendMessageBatch".to_owned(), 0.1)]),
             event_write_units: 1.0,
             delivery_write_units: 2.0,
-            event_read_units: 0.5,
+            endpoint_query_read_units: 0.5,
             sweep_read_units: 0.5,
+            sweep_event_read_units: 0.0,
             attempt_ms: 0.0,
-            worker_cpu_ms: 0.0,
+            cpu_ms: BTreeMap::new(),
             log_bytes: 0.0,
         }
     }
 
+    fn scenario(fanout: f64, batch: f64, provisioned: bool, fast_path: bool) -> Scenario {
+        Scenario { fanout, batch, provisioned, fast_path }
+    }
+
     #[test]
     fn writes_are_priced_as_the_list_says_and_shared_by_fan_out() {
-        let one = Scenario { fanout: 1.0, batch: 1.0, provisioned: false };
+        let one = scenario(1.0, 1.0, false, false);
         let lines = usd_per_million(&measured(), one);
         assert!((lines["dynamodb_writes"] - 3.0 * 0.625).abs() < 1e-9);
-        assert!((lines["sqs"] - 0.3 * 0.40).abs() < 1e-9);
+        assert!((lines["sqs"] - 0.3 * 0.40).abs() < 1e-9, "a stream batch's sends, ten to a call");
         assert!((lines["api_gateway"] - 1.0).abs() < 1e-9);
-        let five = Scenario { fanout: 5.0, batch: 100.0, provisioned: false };
+        let five = scenario(5.0, 100.0, false, true);
         assert!((measured().write_units(five) - 2.2).abs() < 1e-9, "the event's unit over five deliveries");
         assert!((usd_per_million(&measured(), five)["api_gateway"] - 0.002).abs() < 1e-9);
     }
 
     #[test]
+    fn the_fast_path_pays_a_send_per_single_publish_and_the_backstop_read() {
+        let m = measured();
+        let (fast, stream) = (scenario(1.0, 1.0, false, true), scenario(1.0, 1.0, false, false));
+        assert!((m.sends(fast) - 1.0).abs() < 1e-9, "a single publish sends its one message alone");
+        assert!((m.sends(stream) - 0.1).abs() < 1e-9);
+        assert!((m.sends(scenario(1.0, 100.0, false, true)) - 0.1).abs() < 1e-9, "a batch sends ten a call");
+        assert!((m.read_units(fast) - m.read_units(stream) - (0.5 + 0.5)).abs() < 1e-9, "a query and the check");
+        assert!(usd_per_million(&m, fast)["total"] > usd_per_million(&m, stream)["total"]);
+    }
+
+    #[test]
     fn provisioned_units_cost_what_an_hour_of_capacity_serves() {
-        let on_demand = usd_per_million(&measured(), Scenario { fanout: 1.0, batch: 1.0, provisioned: false });
-        let provisioned = usd_per_million(&measured(), Scenario { fanout: 1.0, batch: 1.0, provisioned: true });
+        let on_demand = usd_per_million(&measured(), scenario(1.0, 1.0, false, true));
+        let provisioned = usd_per_million(&measured(), scenario(1.0, 1.0, true, true));
         let per_write = 0.00065 / (3600.0 * 0.7) * 1e6;
         assert!((provisioned["dynamodb_writes"] - 3.0 * per_write).abs() < 1e-9);
         assert!(provisioned["total"] < on_demand["total"]);

@@ -6,9 +6,10 @@
 
 mod coldstart;
 mod cost;
+mod isolated;
+mod latency_model;
 mod logs;
 mod report;
-mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,10 +22,10 @@ use hookline::dev::provision::{provision, DevClients};
 use hookline::dev::template::Template;
 use hookline_tests::receiver::Receiver;
 use hookline_tests::{delivery_options, emulator, project_template, Api, Stack};
+use isolated::Isolated;
 use serde_json::{json, Value};
 use shared::aws::item_size::item_size;
 use shared::aws::Clients;
-use worker::IsolatedWorker;
 
 /// Measured CPU time of this process, user + system.
 fn cpu_time() -> Duration {
@@ -56,26 +57,48 @@ fn payload(n: usize) -> Value {
     })
 }
 
+/// Publish-to-receiver latency at one steady rate.
+pub struct Latency {
+    pub rate: f64,
+    pub events: usize,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
 pub struct E2e {
+    /// The publish handler's fast path was on.
+    fast_path: bool,
     deliveries: usize,
     seconds: f64,
-    /// The delivery worker's own CPU (its thread), per delivery.
-    cpu_ms_per_delivery: f64,
+    /// Each function's own CPU (its thread) per delivery, by binary name:
+    /// the publish handler, the fan-out and the delivery worker.
+    cpu_ms_by_function: BTreeMap<String, f64>,
     /// Everything in this process (API, fan-out, worker, pollers, load, receiver), per delivery.
     process_cpu_ms_per_delivery: f64,
-    latency_ms: (f64, f64, f64),
-    latency_events: usize,
-    latency_rate: f64,
+    latency: Vec<Latency>,
     requests: BTreeMap<String, f64>,
     /// Write units of an event (its outbox row), shared by its deliveries.
     event_write_units: f64,
     /// Write units of one delivery (its pending row and its outcome).
     delivery_write_units: f64,
-    /// Read units of an event's fan-out (the endpoint query).
-    event_read_units: f64,
+    /// Read units of one endpoint query (all of the tenant's endpoints).
+    endpoint_query_read_units: f64,
     attempt_ms: f64,
     /// CloudWatch Logs bytes the functions wrote per delivery, overhead included.
     log_bytes_per_delivery: f64,
+}
+
+impl E2e {
+    /// The delivery worker's CPU per delivery.
+    fn worker_cpu_ms(&self) -> f64 {
+        self.cpu_ms_by_function.get("delivery-attempt").copied().unwrap_or(0.0)
+    }
+
+    /// The whole sending path's CPU per delivery: publish, fan-out, attempt.
+    fn path_cpu_ms(&self) -> f64 {
+        self.cpu_ms_by_function.values().sum()
+    }
 }
 
 /// Publishes `count` events, at most `concurrency` at a time and, with a
@@ -100,16 +123,64 @@ async fn publish(api: &Api, count: usize, concurrency: usize, rate: Option<f64>)
         .await
 }
 
-async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> E2e {
-    let worker = IsolatedWorker::spawn();
+/// The three functions on a delivery's path, each on its own thread.
+struct PathFunctions([Isolated; 3]);
+
+impl PathFunctions {
+    fn spawn(opts: &mut hookline::dev::DevOptions) -> Self {
+        let functions = [
+            Isolated::spawn("admin-api", "AdminApiFunction"),
+            Isolated::spawn("outbox-fanout", "OutboxFanoutFunction"),
+            Isolated::spawn("delivery-attempt", "DeliveryAttemptFunction"),
+        ];
+        for f in &functions {
+            opts.handlers.insert(f.binary.into(), f.handler(f.binary == "admin-api"));
+        }
+        Self(functions)
+    }
+
+    fn start(&self, platform: &hookline::dev::Platform) {
+        self.0.iter().for_each(|f| f.start(platform));
+    }
+
+    async fn cpu(&self) -> BTreeMap<String, Duration> {
+        let mut out = BTreeMap::new();
+        for f in &self.0 {
+            out.insert(f.binary.to_owned(), f.cpu().await);
+        }
+        out
+    }
+}
+
+/// Publishes `count` events at a steady `rate` and measures publish → receiver.
+async fn latency(api: &Api, receiver: &Receiver, count: usize, rate: f64) -> Latency {
+    let base = receiver.received().len();
+    let sent = publish(api, count, 64, Some(rate)).await;
+    let got = receiver.wait_for(base + count, Duration::from_secs(300)).await;
+    let mut ms: Vec<f64> = got[base..]
+        .iter()
+        .filter_map(|r| sent.get(r.json()["id"].as_str()?).map(|at| (r.at - *at).as_secs_f64() * 1000.0))
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Latency { rate, events: count, p50: percentile(&ms, 50.0), p95: percentile(&ms, 95.0), p99: percentile(&ms, 99.0) }
+}
+
+/// The end-to-end run: throughput, each function's CPU, the AWS requests,
+/// then latency at each of `rates`. `fast_path` false runs the same stack
+/// with `FastPathMaxDeliveries=0` (every event through the stream).
+async fn end_to_end(events: usize, latency_events: usize, rates: &[f64], fast_path: bool) -> E2e {
     let mut opts = delivery_options(1.0);
-    opts.handlers.insert("delivery-attempt".into(), worker.handler());
+    if !fast_path {
+        opts.parameters.insert("FastPathMaxDeliveries".into(), "0".into());
+    }
+    let functions = PathFunctions::spawn(&mut opts);
     let stack = Stack::start_with(opts).await;
-    worker.start(&stack.platform);
+    functions.start(&stack.platform);
     let api = stack.admin();
     let receiver = Receiver::start().await;
     let created = api.post("/v1/endpoints", json!({"url": receiver.url, "event_types": ["bill.paid"]})).await;
-    let endpoint = created.body["id"].as_str().expect("endpoint created").to_owned();
+    assert_eq!(created.status, 201, "the bench endpoint: {}", created.body);
     publish(&api, 20, 4, None).await;
     receiver.wait_for(20, Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -118,41 +189,38 @@ async fn end_to_end(events: usize, latency_events: usize, latency_rate: f64) -> 
     shared::aws::metrics::reset();
     logs::reset();
     let base = receiver.received().len();
-    let (cpu0, worker0) = (cpu_time(), worker.cpu().await);
+    let (cpu0, by_function0) = (cpu_time(), functions.cpu().await);
     let started = Instant::now();
     publish(&api, events, 8, None).await;
     let got = receiver.wait_for(base + events, Duration::from_secs(900)).await;
-    let (cpu, worker_cpu) = (cpu_time() - cpu0, worker.cpu().await - worker0);
     let last = got.iter().map(|r| r.at).max().expect("requests");
+    // The stream's backstop runs after the deliveries: let it finish.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let (cpu, by_function) = (cpu_time() - cpu0, functions.cpu().await);
     let requests = shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
     let log_bytes_per_delivery = logs::billed_bytes() as f64 / events as f64;
 
-    // Latency: a steady rate the local stack keeps up with.
-    let base = receiver.received().len();
-    let sent = publish(&api, latency_events, 8, Some(latency_rate)).await;
-    let got = receiver.wait_for(base + latency_events, Duration::from_secs(300)).await;
-    let mut latencies: Vec<f64> = got[base..]
-        .iter()
-        .filter_map(|r| sent.get(r.json()["id"].as_str()?).map(|at| (r.at - *at).as_secs_f64() * 1000.0))
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    // Latency: steady rates.
+    let mut latencies = Vec::new();
+    for &rate in rates {
+        // At least ten seconds of traffic at each rate.
+        latencies.push(latency(&api, &receiver, latency_events.max((rate * 10.0) as usize), rate).await);
+    }
 
-    let units = capacity_units(&stack, &endpoint).await;
+    let units = capacity_units(&stack).await;
     stack.platform.shutdown().await;
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / events as f64;
     E2e {
+        fast_path,
         deliveries: events,
         seconds: (last - started).as_secs_f64(),
-        cpu_ms_per_delivery: per(worker_cpu),
+        cpu_ms_by_function: by_function.iter().map(|(k, v)| (k.clone(), per(*v - by_function0[k]))).collect(),
         process_cpu_ms_per_delivery: per(cpu),
-        latency_ms: (percentile(&latencies, 50.0), percentile(&latencies, 95.0), percentile(&latencies, 99.0)),
-        latency_events,
-        latency_rate,
+        latency: latencies,
         requests,
         event_write_units: units.event_writes,
         delivery_write_units: units.delivery_writes,
-        event_read_units: units.event_reads,
+        endpoint_query_read_units: units.endpoint_query,
         attempt_ms: units.attempt_ms,
         log_bytes_per_delivery,
     }
@@ -201,14 +269,14 @@ async fn rate_limited(events: usize, limit: u32, unlimited: &BTreeMap<String, f6
 struct Units {
     event_writes: f64,
     delivery_writes: f64,
-    event_reads: f64,
+    endpoint_query: f64,
     attempt_ms: f64,
 }
 
 /// Write and read units, from the stored items' sizes (the emulator's own
 /// ConsumedCapacity is a constant, so it is not used), and the mean attempt
 /// duration.
-async fn capacity_units(stack: &Stack, endpoint: &str) -> Units {
+async fn capacity_units(stack: &Stack) -> Units {
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.platform.sdk);
     let scan = |table: &str| dynamodb.scan().table_name(stack.platform.resource(table).unwrap()).limit(200).send();
     let deliveries = scan("DeliveriesTable").await.expect("scan").items.unwrap_or_default();
@@ -231,7 +299,8 @@ async fn capacity_units(stack: &Stack, endpoint: &str) -> Units {
     // Its event: the outbox put (payload deflated at rest). Fan-out keeps no
     // mark of its own: the deterministic delivery ids tell a repeat.
     let event_writes = mean(events.iter().map(|e| units(item_size(e), 1024)).collect());
-    // The fan-out queries the endpoints, eventually consistent.
+    // A fan-out (the publish call's, or a stream batch's) queries the
+    // tenant's endpoints, eventually consistent.
     let endpoint_query = 0.5 * units(endpoints.iter().map(item_size).sum(), 4096);
     let attempts: Vec<f64> = deliveries
         .iter()
@@ -239,8 +308,7 @@ async fn capacity_units(stack: &Stack, endpoint: &str) -> Units {
             d.get("attempt_log")?.as_l().ok()?.first()?.as_m().ok()?.get("duration_ms")?.as_n().ok()?.parse().ok()
         })
         .collect();
-    let _ = endpoint;
-    Units { event_writes, delivery_writes, event_reads: endpoint_query, attempt_ms: mean(attempts) }
+    Units { event_writes, delivery_writes, endpoint_query, attempt_ms: mean(attempts) }
 }
 
 /// The floor: the same receiver driven by a plain reqwest loop sending
@@ -357,12 +425,13 @@ async fn main() {
     logs::capture();
     let events = arg(&args, "--events", 5000);
     let latency_events = arg(&args, "--latency-events", 300);
-    let latency_rate = arg(&args, "--latency-rate", 10) as f64;
     let fanout_endpoints = arg(&args, "--fanout-endpoints", 10_000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    eprintln!("bench: end to end, {events} events");
-    let e2e = end_to_end(events, latency_events, latency_rate).await;
+    eprintln!("bench: end to end, {events} events, then latency at 10/s and 100/s");
+    let e2e = end_to_end(events, latency_events, &[10.0, 100.0], true).await;
+    eprintln!("bench: the same with the fast path off, {} events", events / 4);
+    let stream_only = end_to_end((events / 4).max(100), latency_events, &[10.0], false).await;
     let limited_events = arg(&args, "--rate-limited-events", 300);
     eprintln!("bench: {limited_events} events to an endpoint limited to 50/s");
     let rate = rate_limited(limited_events, 50, &e2e.requests).await;
@@ -385,6 +454,7 @@ async fn main() {
     let results = report::Results {
         events,
         e2e: &e2e,
+        stream_only: &stream_only,
         rate: &rate,
         floor_rps,
         floor_cpu,

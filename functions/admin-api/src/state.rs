@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use shared::api_key::Principal;
 use shared::aws::dynamo::Db;
+use shared::aws::fanout::FastPathBudget;
 use shared::aws::secrets::Keyring;
 use shared::aws::sqs::Queue;
 use shared::aws::Clients;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// The inbound queue, for replays.
     pub inbound_queue: Queue,
     pub redactor: Redactor,
+    /// Deliveries a publish call may send itself (the fast path).
+    pub fast_path: FastPathBudget,
     auth_cache: Mutex<HashMap<String, (Principal, Instant)>>,
 }
 
@@ -37,7 +40,14 @@ impl AppState {
         let queue = Queue::new(clients.sqs.clone(), config.delivery_queue_url.clone());
         let inbound_queue = Queue::new(clients.sqs.clone(), config.inbound_queue_url.clone());
         let redactor = Redactor::new(&config.redact_fields);
-        Self { config, db, keyring, queue, inbound_queue, redactor, auth_cache: Mutex::new(HashMap::new()) }
+        let fast_path = FastPathBudget(shared::config::DEFAULT_FAST_PATH_MAX_DELIVERIES as usize);
+        Self { config, db, keyring, queue, inbound_queue, redactor, fast_path, auth_cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The fast path's budget per publish call (0 turns it off).
+    pub fn with_fast_path(mut self, max_deliveries: usize) -> Self {
+        self.fast_path = FastPathBudget(max_deliveries);
+        self
     }
 
     pub(crate) fn cached_principal(&self, key_hash: &str) -> Option<Principal> {

@@ -179,9 +179,18 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
     }
     let tenant = &msg.tenant_id;
     let id = &msg.delivery_id;
-    if message.attributes.get("ApproximateReceiveCount").is_some_and(|n| n != "1") {
+    if msg.recheck {
+        // The stream's copy of a message the fast path may have sent too.
+        let found = state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())?;
+        if found.is_some_and(|d| d.attempts >= msg.attempt || d.status != DeliveryStatus::Pending) {
+            tracing::debug!("the fast path's message went first; this copy is dropped");
+            return Ok(());
+        }
+    } else if message.attributes.get("ApproximateReceiveCount").is_some_and(|n| n != "1") {
         // A redelivered message may already have been worked: check first.
         match state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())? {
+            // Not written yet (the fast path sends first): the attempt writes it.
+            None if msg.attempt == 1 => {}
             None => return Ok(()),
             Some(d) if d.attempts > msg.attempt => return Ok(()),
             Some(d) if d.attempts == msg.attempt => return resume_retry(state, &msg, &d).await,
@@ -330,7 +339,7 @@ async fn attempt(
     };
     record.outcome = outcome.as_str().into();
     let expires_at = Utc::now().timestamp() + i64::from(state.config.retention_days) * 86_400;
-    let write = AttemptWrite { status, next_attempt_at, attempt: &record, expires_at };
+    let write = AttemptWrite { status, next_attempt_at, attempt: &record, expires_at, event: Some(event) };
     match state.db.record_attempt(tenant, id, write).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
@@ -348,6 +357,7 @@ async fn attempt(
             attempt: msg.attempt + 1,
             not_before: None,
             slot_at: None,
+            recheck: false,
             event: Some(event.clone()),
             ..msg.clone()
         };
@@ -359,16 +369,28 @@ async fn attempt(
     };
     let since_publish = (Utc::now() - event.created_at).to_std().ok();
     state.metrics.attempted(outcome, took, since_publish);
-    // The one line a delivery writes at INFO; the delivery log holds the rest.
-    tracing::info!(
-        event_id = %event.event_id,
-        endpoint_id = %endpoint.endpoint_id,
-        status = status.as_str(),
-        status_code = ?record.status_code,
-        error_kind = ?record.error_kind,
-        duration_ms = record.duration_ms,
-        "attempt recorded"
-    );
+    // An attempt that did not deliver writes one line at INFO; a delivered
+    // one only at DEBUG: the delivery log holds every attempt, so healthy
+    // traffic pays no log ingestion.
+    macro_rules! attempt_line {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                event_id = %event.event_id,
+                endpoint_id = %endpoint.endpoint_id,
+                status = status.as_str(),
+                status_code = ?record.status_code,
+                error_kind = ?record.error_kind,
+                duration_ms = record.duration_ms,
+                "attempt recorded"
+            )
+        };
+    }
+    if status == DeliveryStatus::Delivered {
+        attempt_line!(tracing::Level::DEBUG);
+    } else {
+        attempt_line!(tracing::Level::INFO);
+    }
     after_attempt(state, msg, endpoint, event, result, next).await
 }
 
@@ -380,7 +402,8 @@ async fn resume_retry(state: &WorkerState, msg: &DeliveryMessage, current: &Deli
         return Ok(());
     }
     let wait = current.next_attempt_at.and_then(|at| (at - Utc::now()).to_std().ok()).unwrap_or_default();
-    let retry = DeliveryMessage { attempt: msg.attempt + 1, not_before: None, slot_at: None, ..msg.clone() };
+    let retry =
+        DeliveryMessage { attempt: msg.attempt + 1, not_before: None, slot_at: None, recheck: false, ..msg.clone() };
     tracing::info!("re-enqueueing the retry of an attempt recorded before its worker stopped");
     send(state, message_for(&retry, wait)).await
 }
@@ -473,6 +496,7 @@ mod tests {
             manual: false,
             event: None,
             slot_at: None,
+            recheck: false,
         }
     }
 

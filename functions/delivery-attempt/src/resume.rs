@@ -2,7 +2,7 @@
 //! parked deliveries a page at a time (see `shared::ops::resume`), and
 //! closing the race between parking a delivery and that resume.
 
-use shared::delivery::{DeliveryMessage, DeliveryStatus};
+use shared::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
 use shared::endpoint::EndpointStatus;
 use shared::ops::resume::{self, ResumeParked};
 use tracing::Instrument;
@@ -33,7 +33,19 @@ pub async fn work(state: &WorkerState, job: ResumeParked) -> Result<(), String> 
 pub async fn park(state: &WorkerState, msg: &DeliveryMessage) -> Result<(), String> {
     let (tenant, id) = (&msg.tenant_id, &msg.delivery_id);
     let from = [DeliveryStatus::Pending, DeliveryStatus::Retrying];
-    if !state.db.set_delivery_status(tenant, id, DeliveryStatus::Parked, &from).await.map_err(|e| e.to_string())? {
+    let mut parked =
+        state.db.set_delivery_status(tenant, id, DeliveryStatus::Parked, &from).await.map_err(|e| e.to_string())?;
+    if !parked && state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())?.is_none() {
+        // The fast path sends before it writes the record: write it here, then park it.
+        let Some(event) = &msg.event else {
+            return Err("the delivery's record is not written yet; parking it later".into());
+        };
+        let record = DeliveryRecord::pending(tenant, event, &id.endpoint_id(), state.config.retention_days);
+        state.db.create_delivery(&record).await.map_err(|e| e.to_string())?;
+        parked =
+            state.db.set_delivery_status(tenant, id, DeliveryStatus::Parked, &from).await.map_err(|e| e.to_string())?;
+    }
+    if !parked {
         return Ok(());
     }
     let now = state.db.get_endpoint_now(tenant, &id.endpoint_id()).await.map_err(|e| e.to_string())?;

@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! Lambda entry point: build config and clients once, then serve.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};

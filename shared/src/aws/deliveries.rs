@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::dynamo::{from_item, s, to_item, unless_condition_failed, Db, Partition};
 use super::StoreError;
 use crate::delivery::{Attempt, DeliveryRecord, DeliveryStatus};
+use crate::event::EventSnapshot;
 use crate::ids::{DeliveryId, EndpointId, TenantId};
 
 /// A delivery that already existed when fan-out tried to create it.
@@ -27,7 +28,21 @@ pub struct AttemptWrite<'a> {
     pub attempt: &'a Attempt,
     /// The retention deadline (TTL) from this attempt on.
     pub expires_at: i64,
+    /// With the event, a first attempt may find no record (the fast path
+    /// sends a message before it writes the pending record): it then
+    /// writes the whole record itself. Without it the record must exist.
+    pub event: Option<&'a EventSnapshot>,
 }
+
+/// A first attempt's record fields, set only where the record has none.
+const IDENTITY_SETS: [(&str, &str); 6] = [
+    ("delivery_id", "delivery_id = if_not_exists(delivery_id, :delivery_id)"),
+    ("event_id", "event_id = if_not_exists(event_id, :event_id)"),
+    ("endpoint_id", "endpoint_id = if_not_exists(endpoint_id, :endpoint_id)"),
+    ("event_type", "event_type = if_not_exists(event_type, :event_type)"),
+    ("correlation_id", "correlation_id = if_not_exists(correlation_id, :correlation_id)"),
+    ("created_at", "created_at = if_not_exists(created_at, :created_at)"),
+];
 
 impl Db {
     /// Creates a pending delivery unless it exists (then the existing one is returned).
@@ -162,6 +177,23 @@ impl Db {
             }
             None => remove.push("last_status_code"),
         }
+        let mut condition = "attempts = :prev";
+        if let Some(event) = write.event.filter(|_| write.attempt.attempt == 1) {
+            // What the pending record would have held, kept where it exists.
+            let values_in_order = [
+                id.to_string(),
+                event.event_id.to_string(),
+                id.endpoint_id().to_string(),
+                event.event_type.clone(),
+                event.correlation_id.clone(),
+                Utc::now().to_rfc3339(),
+            ];
+            for ((name, expression), value) in IDENTITY_SETS.iter().zip(values_in_order) {
+                values.insert(format!(":{name}"), s(&value));
+                set.push(expression);
+            }
+            condition = "attribute_not_exists(delivery_key) OR attempts = :prev";
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -173,7 +205,7 @@ impl Db {
             .key("tenant_id", s(tenant.as_str()))
             .key("delivery_key", s(&DeliveryRecord::key(id)))
             .update_expression(expression)
-            .condition_expression("attempts = :prev")
+            .condition_expression(condition)
             .expression_attribute_names("#st", "status")
             .set_expression_attribute_values(Some(values))
             .send()

@@ -2,6 +2,7 @@
 
 pub mod deliveries;
 pub mod dynamo;
+pub mod fanout;
 pub mod inbound;
 pub mod item_size;
 pub mod metrics;

@@ -78,6 +78,7 @@ pub(crate) fn next_attempt(d: &DeliveryRecord, manual: bool) -> DeliveryMessage 
         manual,
         event: None,
         slot_at: None,
+        recheck: false,
     }
 }
 

@@ -169,6 +169,7 @@ mod tests {
             manual: false,
             event: None,
             slot_at: None,
+            recheck: false,
         };
         let body = serde_json::to_string(&message).unwrap();
         assert_eq!(ResumeParked::from_body(&body), None);

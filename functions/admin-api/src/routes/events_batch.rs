@@ -7,10 +7,12 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::api_key::Principal;
+use shared::endpoint::EndpointRecord;
 use shared::error::{ApiError, ErrorBody};
 use shared::event::{NewEvent, OutboxRecord, PublishRequest};
 use shared::event_batch::{check_batch_len, BatchItemResult, BatchPublishRequest, BatchPublished};
 
+use super::events::{plan_fast_path, read_subscribers, send_fast};
 use crate::http::{body_within, from_value, json, MAX_BATCH_BODY_BYTES};
 use crate::state::AppState;
 
@@ -45,8 +47,9 @@ pub async fn publish_batch(state: &AppState, p: &Principal, req: &Request) -> Re
     let input: BatchPublishRequest = body_within(req, MAX_BATCH_BODY_BYTES)?;
     check_batch_len(input.events.len())?;
     let requests: Vec<Result<PublishRequest, ApiError>> = input.events.into_iter().map(parse_event).collect();
-    let known = known_types(state, p, &requests).await?;
-    let records: Vec<Result<OutboxRecord, BatchItemResult>> = requests
+    let (known, subscribers) = tokio::join!(known_types(state, p, &requests), read_subscribers(state, p));
+    let known = known?;
+    let mut records: Vec<Result<OutboxRecord, BatchItemResult>> = requests
         .into_iter()
         .map(|request| {
             request
@@ -55,7 +58,30 @@ pub async fn publish_batch(state: &AppState, p: &Principal, req: &Request) -> Re
                 .map_err(|e| BatchItemResult::refused(&e))
         })
         .collect();
+    let mut valid: Vec<&mut OutboxRecord> = records.iter_mut().flatten().collect();
+    let planned = plan_fast_path(state, subscribers, &mut valid).await;
     let results = state.db.publish_batch(&records).await?;
+    // The fast path for the events written now: not duplicates, not refused.
+    let mut planned = planned.into_iter();
+    let fast: Vec<(&OutboxRecord, Vec<EndpointRecord>)> = records
+        .iter()
+        .zip(&results)
+        .filter_map(|(record, result)| {
+            let r = record.as_ref().ok()?;
+            let endpoints = planned.next().unwrap_or_default();
+            match result {
+                BatchItemResult::Committed { id }
+                    if r.fast_path && !endpoints.is_empty() && *id == r.event_id.to_string() =>
+                {
+                    Some((r, endpoints))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    if !fast.is_empty() {
+        send_fast(state, &fast).await;
+    }
     let count = |status: fn(&BatchItemResult) -> bool| results.iter().filter(|r| status(r)).count();
     tracing::info!(
         tenant = %p.tenant,

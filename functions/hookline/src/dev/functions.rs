@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use shared::aws::Clients;
-use shared::config::{health_rules, Config};
+use shared::config::{fast_path_max_deliveries, health_rules, Config};
 
 /// An HTTP API function.
 pub type HttpHandler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
@@ -81,7 +81,10 @@ pub fn build(binary: &str, env: &dyn Fn(&str) -> Option<String>, sdk: &SdkConfig
         }};
     }
     Ok(match binary {
-        "admin-api" => http!(admin_api::AppState::new(config()?, &clients), admin_api::handle),
+        "admin-api" => {
+            let fast_path = fast_path_max_deliveries(env).map_err(|e| format!("{binary}: {e}"))?;
+            http!(admin_api::AppState::new(config()?, &clients).with_fast_path(fast_path), admin_api::handle)
+        }
         "inbound-receipt" => http!(inbound_receipt::ReceiptState::new(config()?, &clients), inbound_receipt::handle),
         "inbound-process" => event!(inbound_process::ProcessState::new(config()?, &clients), inbound_process::handle),
         "outbox-fanout" => event!(outbox_fanout::FanoutState::new(config()?, &clients), outbox_fanout::handle),

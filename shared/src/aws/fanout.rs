@@ -1,0 +1,281 @@
+//! Turning a committed event into delivery records and queue messages,
+//! shared by the two ways it happens:
+//!
+//! - the **fast path**: the publish handler, right after the outbox row is
+//!   written, sends each subscribed endpoint's message and then writes its
+//!   pending record (a message first, so a record never waits for a message
+//!   that was not sent);
+//! - the **stream** (and the outbox sweeper): the outbox row's record reaches
+//!   `outbox-fanout`, which writes what is missing and sends for what it
+//!   created. For an event the fast path took on, a delivery record that
+//!   exists was written after its message went out, so nothing more is sent.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde_json::Value;
+
+use super::deliveries::Creation;
+use super::dynamo::Db;
+use super::sqs::{batches, OutgoingMessage, Queue};
+use super::StoreError;
+use crate::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
+use crate::endpoint::EndpointRecord;
+use crate::event::{EventSnapshot, OutboxRecord};
+use crate::ids::TenantId;
+
+/// Delivery records written at once.
+const WRITE_CONCURRENCY: usize = 32;
+/// Queue batches sent at once.
+const SEND_CONCURRENCY: usize = 16;
+/// Larger events travel by reference; the worker reads them from the outbox.
+pub const MAX_EMBEDDED_EVENT_BYTES: usize = 200 * 1024;
+
+/// A tenant's endpoints, read once per tenant for a whole batch of events
+/// (one query instead of one per event).
+#[derive(Default)]
+pub struct Subscribers {
+    by_tenant: HashMap<TenantId, Arc<Vec<EndpointRecord>>>,
+}
+
+impl Subscribers {
+    /// Reads a tenant's endpoints now (while other reads run beside it),
+    /// unless it has more than `most`: then `None`, having read no more
+    /// than that, so a publish call never pays to read a large tenant.
+    pub async fn read(db: &Db, tenant: &TenantId, most: usize) -> Result<Option<Self>, StoreError> {
+        let all = db.list_endpoints(tenant, None, most.saturating_add(1), |_| true).await?;
+        if all.len() > most {
+            return Ok(None);
+        }
+        Ok(Some(Self { by_tenant: HashMap::from([(tenant.clone(), Arc::new(all))]) }))
+    }
+
+    /// The endpoints of `event`'s tenant that want it.
+    pub async fn of(&mut self, db: &Db, event: &OutboxRecord) -> Result<Vec<EndpointRecord>, StoreError> {
+        let all = match self.by_tenant.get(&event.tenant_id) {
+            Some(all) => all.clone(),
+            None => {
+                let all = Arc::new(db.list_endpoints(&event.tenant_id, None, usize::MAX, |_| true).await?);
+                self.by_tenant.insert(event.tenant_id.clone(), all.clone());
+                all
+            }
+        };
+        let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+        Ok(all.iter().filter(|e| e.wants(event, &data)).cloned().collect())
+    }
+}
+
+/// Whether the event can ride in its delivery messages. Inside a message
+/// the payload is a JSON string, where every quote and backslash doubles,
+/// so a payload near the limit is measured as it will be sent.
+fn fits_in_message(snapshot: &EventSnapshot) -> bool {
+    let len = snapshot.payload.len();
+    len * 2 < MAX_EMBEDDED_EVENT_BYTES
+        || (len < MAX_EMBEDDED_EVENT_BYTES
+            && serde_json::to_string(snapshot).map(|s| s.len()).unwrap_or(usize::MAX) < MAX_EMBEDDED_EVENT_BYTES)
+}
+
+/// One delivery of an event: its pending record and its first message.
+struct Planned {
+    record: DeliveryRecord,
+    message: OutgoingMessage,
+}
+
+fn plan(event: &OutboxRecord, endpoints: &[EndpointRecord], retention_days: u32) -> Vec<Planned> {
+    let snapshot = EventSnapshot::from(event);
+    let embed = fits_in_message(&snapshot);
+    endpoints
+        .iter()
+        .map(|endpoint| {
+            let record = DeliveryRecord::pending(&event.tenant_id, &snapshot, &endpoint.endpoint_id, retention_days);
+            let message = DeliveryMessage {
+                tenant_id: event.tenant_id.clone(),
+                delivery_id: record.delivery_id.clone(),
+                attempt: 1,
+                not_before: None,
+                manual: false,
+                event: embed.then(|| snapshot.clone()),
+                slot_at: None,
+                recheck: false,
+            };
+            let message = OutgoingMessage {
+                id: record.delivery_id.to_string(),
+                body: serde_json::to_string(&message).expect("delivery messages serialize"),
+                delay_seconds: 0,
+            };
+            Planned { record, message }
+        })
+        .collect()
+}
+
+/// How long the stream's copy of a fast-path delivery waits in the queue:
+/// a publish call still sending (slow, not failed) has sent its own by
+/// then, and the copy finds its attempt recorded and is dropped.
+pub const RECHECK_DELAY_SECONDS: u32 = 10;
+
+/// A fast-path delivery with no record when the stream looked: the publish
+/// call stopped before sending it, or is still sending. The stream's copy
+/// waits, then is dropped if an attempt was made meanwhile.
+fn recheck_later(message: OutgoingMessage) -> OutgoingMessage {
+    let mut body: DeliveryMessage = serde_json::from_str(&message.body).expect("our own message");
+    body.recheck = true;
+    OutgoingMessage {
+        body: serde_json::to_string(&body).expect("delivery messages serialize"),
+        delay_seconds: RECHECK_DELAY_SECONDS,
+        ..message
+    }
+}
+
+/// The stream's (and the sweeper's) part: writes the event's delivery
+/// records and returns the messages to send.
+///
+/// - An event the fast path took on: only deliveries with no record are
+///   created (one batched read finds them); a record that exists was
+///   written after its message was sent. What the stream sends for it
+///   waits [`RECHECK_DELAY_SECONDS`] and is dropped if attempted meanwhile.
+/// - Any other event: a record created now is sent; one found still pending
+///   and never attempted is sent again (a replayed stream record, or a sweep
+///   racing the stream).
+pub async fn prepare(
+    db: &Db,
+    retention_days: u32,
+    event: &OutboxRecord,
+    endpoints: &[EndpointRecord],
+) -> Result<Vec<OutgoingMessage>, StoreError> {
+    let mut planned = plan(event, endpoints, retention_days);
+    if event.fast_path && !planned.is_empty() {
+        let keys = planned.iter().map(|p| p.record.delivery_key.clone()).collect();
+        let missing: HashSet<String> = db.missing_deliveries(&event.tenant_id, keys).await?.into_iter().collect();
+        planned.retain(|p| missing.contains(&p.record.delivery_key));
+    }
+    let fast = event.fast_path;
+    let messages: Vec<Option<OutgoingMessage>> = stream::iter(planned)
+        .map(|p| async move {
+            let enqueue = match db.create_delivery(&p.record).await? {
+                Creation::Created => true,
+                // The fast path's message went out before this record was written.
+                Creation::Existed(_) if fast => false,
+                // A retried fan-out: re-send only what was never attempted.
+                Creation::Existed(Some(old)) => old.status == DeliveryStatus::Pending && old.attempts == 0,
+                Creation::Existed(None) => false,
+            };
+            Ok::<_, StoreError>(enqueue.then(|| if fast { recheck_later(p.message) } else { p.message }))
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(messages.into_iter().flatten().collect())
+}
+
+/// Sends messages, several calls at once; returns the ids of those not
+/// sent (refused by SQS, or in a call that failed).
+pub async fn send(queue: &Queue, messages: &[OutgoingMessage]) -> HashSet<String> {
+    let outcomes: Vec<Vec<String>> = stream::iter(batches(messages).into_iter().map(<[OutgoingMessage]>::to_vec))
+        .map(|batch| {
+            let queue = queue.clone();
+            async move {
+                match queue.send_all(&batch).await {
+                    Ok(refused) => refused,
+                    Err(e) => {
+                        tracing::warn!(error = %e, messages = batch.len(), "a delivery batch was not sent");
+                        batch.iter().map(|m| m.id.clone()).collect()
+                    }
+                }
+            }
+        })
+        .buffer_unordered(SEND_CONCURRENCY)
+        .collect()
+        .await;
+    outcomes.into_iter().flatten().collect()
+}
+
+/// What the fast path did for a publish call.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FastPathOutcome {
+    /// Deliveries whose message went out from the publish handler.
+    pub sent: usize,
+    /// Deliveries left to the stream (the queue refused them, or their
+    /// record could not be written).
+    pub left_to_stream: usize,
+}
+
+/// The fast path for committed events that were marked `fast_path` (each
+/// with the endpoints it was planned for): every message first, then the
+/// pending record of each message the queue took. Whatever fails here is
+/// left to the stream, which creates the missing records and sends them;
+/// nothing is returned as an error, since the events are committed.
+pub async fn fast_path(
+    db: &Db,
+    queue: &Queue,
+    retention_days: u32,
+    events: &[(&OutboxRecord, Vec<EndpointRecord>)],
+) -> FastPathOutcome {
+    let planned: Vec<Planned> =
+        events.iter().flat_map(|(event, endpoints)| plan(event, endpoints, retention_days)).collect();
+    if planned.is_empty() {
+        return FastPathOutcome::default();
+    }
+    let messages: Vec<OutgoingMessage> = planned.iter().map(|p| p.message.clone()).collect();
+    let refused = send(queue, &messages).await;
+    let sent: Vec<DeliveryRecord> =
+        planned.into_iter().filter(|p| !refused.contains(&p.message.id)).map(|p| p.record).collect();
+    let sent_count = sent.len();
+    // Owned records: a stream of borrowed ones trips the compiler's check
+    // that the handler's future is Send.
+    let written: Vec<bool> = stream::iter(sent)
+        .map(|record| async move {
+            match db.create_delivery(&record).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(delivery_id = %record.delivery_id, error = %e,
+                        "fast path: pending record not written; the stream will write it");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .collect()
+        .await;
+    let unwritten = written.iter().filter(|w| !**w).count();
+    if !refused.is_empty() {
+        tracing::warn!(refused = refused.len(), "fast path: the queue refused messages; the stream will send them");
+    }
+    FastPathOutcome { sent: sent_count, left_to_stream: refused.len() + unwritten }
+}
+
+/// How many deliveries the fast path may take on for one publish call:
+/// beyond that, the publish answers as soon as the outbox row is written and
+/// the stream fans out (a large fan-out would hold the API call too long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastPathBudget(pub usize);
+
+impl FastPathBudget {
+    /// Marks the events the fast path will take on, in order, while their
+    /// deliveries fit the budget; returns each marked event's endpoints
+    /// (empty for the others). An event with no subscriber is not marked.
+    pub async fn mark(
+        self,
+        db: &Db,
+        subscribers: &mut Subscribers,
+        events: &mut [&mut OutboxRecord],
+    ) -> Result<Vec<Vec<EndpointRecord>>, StoreError> {
+        let mut left = self.0;
+        let mut planned = Vec::with_capacity(events.len());
+        for event in events.iter_mut() {
+            if left == 0 {
+                planned.push(Vec::new());
+                continue;
+            }
+            let endpoints = subscribers.of(db, event).await?;
+            if endpoints.is_empty() || endpoints.len() > left {
+                planned.push(Vec::new());
+                continue;
+            }
+            left -= endpoints.len();
+            event.fast_path = true;
+            planned.push(endpoints);
+        }
+        Ok(planned)
+    }
+}

@@ -1,0 +1,171 @@
+//! The publish call's fast path: it sends an event's deliveries itself once
+//! the outbox row is written, and the outbox stream finishes whatever it
+//! left undone, so a failure half-way loses nothing.
+
+use std::time::Duration;
+
+use hookline_tests::receiver::Receiver;
+use hookline_tests::{delivery_options, eventually, project_template, Api, Stack};
+use serde_json::{json, Value};
+use shared::delivery::DeliveryStatus;
+use shared::ids::{DeliveryId, EndpointId, EventId, TenantId};
+
+const WAIT: Duration = Duration::from_secs(60);
+/// Long enough for the stream (polled every 250 ms) to have reached the fan-out.
+const STREAM_SETTLES: Duration = Duration::from_secs(3);
+
+/// The project's template without one of the admin API's grants.
+fn template_without_admin_grant(grant: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(project_template()).unwrap();
+    let start = text.find("  AdminApiFunction:").unwrap();
+    let end = start + text[start..].find("  InboundReceiptFunction:").unwrap();
+    let at = start + text[start..end].find(grant).expect("the admin API has the grant");
+    let cut = format!("{}{}", &text[..at], &text[at + grant.len()..]);
+    let path = std::env::temp_dir().join(format!("hookline-fast-path-{}-{}.yaml", std::process::id(), grant.len()));
+    std::fs::write(&path, cut).unwrap();
+    path
+}
+
+async fn endpoint(api: &Api, receiver: &Receiver) -> String {
+    let ep = api.post("/v1/endpoints", json!({"url": receiver.url, "event_types": ["bill.paid"]})).await;
+    assert_eq!(ep.status, 201, "{}", ep.body);
+    ep.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn publish(api: &Api, invoice: &str) -> String {
+    let published = api.post("/v1/events", json!({"type": "bill.paid", "data": {"invoice": invoice}})).await;
+    assert_eq!(published.status, 202, "{}", published.body);
+    published.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Whether the stored outbox row says the publish call took the event on.
+async fn marked_fast(stack: &Stack, event: &str) -> bool {
+    let row = stack.db().get_event(&TenantId::default_tenant(), &event.parse().unwrap(), true).await.unwrap();
+    row.expect("the event is stored").fast_path
+}
+
+fn delivery_id(event: &str, endpoint: &str) -> DeliveryId {
+    DeliveryId::for_event(&event.parse::<EventId>().unwrap(), &endpoint.parse::<EndpointId>().unwrap())
+}
+
+#[tokio::test]
+async fn a_published_event_is_sent_by_its_publish_call_and_arrives_once() {
+    let stack = Stack::start_with(delivery_options(0.01)).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let ep = endpoint(&api, &receiver).await;
+    let event = publish(&api, "INV-1").await;
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].json()["data"]["invoice"], "INV-1");
+    assert!(marked_fast(&stack, &event).await, "the outbox row records that the publish call sent it");
+    tokio::time::sleep(STREAM_SETTLES).await;
+    assert_eq!(receiver.received().len(), 1, "the stream's check sent nothing more");
+    let id = delivery_id(&event, &ep);
+    let delivery = api.get(&format!("/v1/deliveries/{id}")).await.body;
+    assert_eq!(
+        (delivery["status"].as_str(), delivery["attempts"].as_u64()),
+        (Some("delivered"), Some(1)),
+        "{delivery}"
+    );
+    assert_eq!(stack.platform.denials.lock().unwrap().clone(), vec![], "the fast path needs no grant it lacks");
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn when_the_queue_refuses_the_publish_call_the_stream_delivers() {
+    let mut opts = delivery_options(0.01);
+    opts.template = template_without_admin_grant(
+        "        - SQSSendMessagePolicy:\n            QueueName: !GetAtt DeliveryQueue.QueueName\n",
+    );
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let ep = endpoint(&api, &receiver).await;
+    let event = publish(&api, "INV-2").await;
+    let denial = eventually("the publish call's send to be refused", WAIT, || async {
+        stack.platform.denials.lock().unwrap().iter().find(|d| d.function == "AdminApiFunction").cloned()
+    })
+    .await;
+    assert!(denial.action.starts_with("sqs:SendMessage"), "{denial:?}");
+    receiver.wait_for(1, WAIT).await;
+    tokio::time::sleep(STREAM_SETTLES).await;
+    assert_eq!(receiver.received().len(), 1, "delivered once, by the stream");
+    let record = stack.db().get_delivery(&TenantId::default_tenant(), &delivery_id(&event, &ep)).await.unwrap();
+    assert_eq!(record.expect("recorded").status, DeliveryStatus::Delivered);
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn when_the_publish_call_cannot_write_the_pending_record_the_attempt_writes_the_whole_record() {
+    let mut opts = delivery_options(0.01);
+    opts.template =
+        template_without_admin_grant("        - DynamoDBCrudPolicy:\n            TableName: !Ref DeliveriesTable\n");
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let ep = endpoint(&api, &receiver).await;
+    let event = publish(&api, "INV-3").await;
+    receiver.wait_for(1, WAIT).await;
+    let tenant = TenantId::default_tenant();
+    let id = delivery_id(&event, &ep);
+    let record = eventually("the delivery recorded", WAIT, || async {
+        stack.db().get_delivery(&tenant, &id).await.unwrap().filter(|d| d.status == DeliveryStatus::Delivered)
+    })
+    .await;
+    assert_eq!(record.event_id.to_string(), event);
+    assert_eq!(record.endpoint_id.to_string(), ep);
+    assert_eq!(record.event_type, "bill.paid");
+    assert!(!record.correlation_id.is_empty());
+    assert_eq!(record.attempt_log.len(), 1, "one attempt, recorded with the record");
+    let denied = stack.platform.denials.lock().unwrap().clone();
+    assert!(denied.iter().any(|d| d.function == "AdminApiFunction" && d.action == "dynamodb:PutItem"), "{denied:?}");
+    stack.platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn beyond_its_budget_or_turned_off_the_fast_path_leaves_events_to_the_stream() {
+    for (budget, events_marked) in [("1", false), ("0", false), ("2", true)] {
+        let mut opts = delivery_options(0.01);
+        opts.parameters.insert("FastPathMaxDeliveries".into(), budget.into());
+        let stack = Stack::start_with(opts).await;
+        let api = stack.admin();
+        let (a, b) = (Receiver::start().await, Receiver::start().await);
+        endpoint(&api, &a).await;
+        endpoint(&api, &b).await;
+        let event = publish(&api, "INV-4").await;
+        a.wait_for(1, WAIT).await;
+        b.wait_for(1, WAIT).await;
+        assert_eq!(marked_fast(&stack, &event).await, events_marked, "budget {budget} for two deliveries");
+        tokio::time::sleep(STREAM_SETTLES).await;
+        assert_eq!((a.received().len(), b.received().len()), (1, 1), "budget {budget}: each once");
+        stack.platform.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_batch_is_sent_by_its_publish_call_up_to_the_budget_and_the_rest_by_the_stream() {
+    let mut opts = delivery_options(0.01);
+    opts.parameters.insert("FastPathMaxDeliveries".into(), "3".into());
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    endpoint(&api, &receiver).await;
+    let events: Vec<Value> =
+        (0..5).map(|n| json!({"type": "bill.paid", "data": {"invoice": format!("B-{n}")}})).collect();
+    let answer = api.post("/v1/events/batch", json!({"events": events})).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let ids: Vec<String> =
+        answer.body["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().into()).collect();
+    receiver.wait_for(5, WAIT).await;
+    let mut marked = Vec::new();
+    for id in &ids {
+        marked.push(marked_fast(&stack, id).await);
+    }
+    assert_eq!(marked, [true, true, true, false, false], "the first three fit the budget of three");
+    tokio::time::sleep(STREAM_SETTLES).await;
+    let mut invoices: Vec<String> =
+        receiver.received().iter().map(|r| r.json()["data"]["invoice"].as_str().unwrap().to_owned()).collect();
+    invoices.sort();
+    assert_eq!(invoices, ["B-0", "B-1", "B-2", "B-3", "B-4"], "each event once");
+    stack.platform.shutdown().await;
+}
