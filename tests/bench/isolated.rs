@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 enum Call {
     Event(Value, oneshot::Sender<Result<Value, String>>),
-    Http(Request, oneshot::Sender<Response<Body>>),
+    Http(Box<Request>, oneshot::Sender<Response<Body>>),
 }
 
 enum Job {
@@ -54,7 +54,7 @@ fn run(handler: &Handler, call: Call) {
         }
         (Handler::Http(h), Call::Http(request, reply)) => {
             let h = h.clone();
-            tokio::spawn(async move { reply.send(h(request).await) });
+            tokio::spawn(async move { reply.send(h(*request).await) });
         }
         _ => panic!("a call of the wrong kind for its function"),
     }
@@ -110,7 +110,7 @@ impl Isolated {
         if http {
             return Handler::Http(Arc::new(move |request| {
                 let (tx, rx) = oneshot::channel();
-                let sent = jobs.send(Job::Invoke(Call::Http(request, tx)));
+                let sent = jobs.send(Job::Invoke(Call::Http(Box::new(request), tx)));
                 Box::pin(async move {
                     let gone = || {
                         let mut r = Response::new(Body::from("the function's thread is gone"));
