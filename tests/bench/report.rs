@@ -377,13 +377,16 @@ Svix: {svix_method}.\n\n\
 CPU per delivery by function (ms):\n\n| function | fast path on | fast path off |\n|---|---:|---:|\n{cpu_rows}\n\
 Publish → receiver, locally on moto (ms):\n\n| rate | fast path | events | p50 | p95 | p99 |\n|---|---|---:|---:|---:|---:|\n{latency_rows}\n\
 Moto answers each call in a few milliseconds of Python, and every call on the path waits its turn on the same two cores, so \
-the local figures are an upper bound; the AWS model below puts typical in-region latencies on the same calls.\n\n\
+the local figures are an upper bound; the AWS model below puts typical in-region latencies on the same calls. A rate above \
+what the local stack sustains ({rps:.0} deliveries per second in the throughput run) measures the backlog that builds, not \
+the path.\n\n\
 ### The fast path\n\n\
 Once the outbox row is written (the commit behind the 202), the publish call sends each delivery's message itself, then \
 writes its pending record; the outbox row carries `fast_path: true`. The stream still delivers every outbox record to the \
 fan-out, which reads the event's expected delivery keys (one batched read) and creates and sends only those with no record: \
 a record is written only after its message went out, so whatever the publish call did not finish (the queue refused a \
-message, a write failed, the function stopped half-way) the stream finishes. The first attempt may find no record yet (its \
+message, a write failed, the function stopped half-way) the stream finishes. What the stream sends for such an event waits \
+10 s in the queue and is dropped if an attempt was made meanwhile (a publish call that was slow, not stopped). The first attempt may find no record yet (its \
 message went out first): it writes the whole record itself, and the pending write that follows is refused by its condition. \
 An event with more subscribers than `FastPathMaxDeliveries` (default 100; per publish call, so per batch), or a tenant with \
 more endpoints than that, goes through the stream as before; `FastPathMaxDeliveries=0` turns the fast path off.\n\n\
