@@ -143,7 +143,14 @@ pub async fn prepare(
     event: &OutboxRecord,
     endpoints: &[EndpointRecord],
 ) -> Result<Vec<OutgoingMessage>, StoreError> {
-    let mut planned = plan(event, endpoints, retention_days);
+    // The publish call chose a fast-path event's subscribers when it was
+    // published: an endpoint created since is not one of them.
+    let endpoints: Vec<EndpointRecord> = if event.fast_path {
+        endpoints.iter().filter(|e| e.created_at <= event.created_at).cloned().collect()
+    } else {
+        endpoints.to_vec()
+    };
+    let mut planned = plan(event, &endpoints, retention_days);
     if event.fast_path && !planned.is_empty() {
         let keys = planned.iter().map(|p| p.record.delivery_key.clone()).collect();
         let missing: HashSet<String> = db.missing_deliveries(&event.tenant_id, keys).await?.into_iter().collect();
