@@ -94,8 +94,13 @@ impl Scenario {
 pub struct Measured {
     /// Write units of the event's outbox row (shared by its deliveries).
     pub event_write_units: f64,
-    /// Write units of the delivery itself (pending row and outcome).
-    pub delivery_write_units: f64,
+    /// Write units of a delivery's pending record.
+    pub pending_write_units: f64,
+    /// Pending records written per delivery on the fast path (measured:
+    /// those still waiting when the stream looked); the stream path writes one each.
+    pub fast_pending_share: f64,
+    /// Write units of a delivery's outcome.
+    pub outcome_write_units: f64,
     /// Read units of one query of the tenant's endpoints.
     pub endpoint_query_read_units: f64,
     /// Read units per delivery of the outbox sweeper (its expected delivery keys).
@@ -121,7 +126,8 @@ impl Measured {
 
     /// Write units per delivery in a scenario.
     pub fn write_units(&self, s: Scenario) -> f64 {
-        self.event_write_units / s.fanout + self.delivery_write_units
+        let pending = if s.fast_path { self.fast_pending_share } else { 1.0 };
+        self.event_write_units / s.fanout + pending * self.pending_write_units + self.outcome_write_units
     }
 
     /// Read units per delivery in a scenario: the endpoint query of each
@@ -223,7 +229,9 @@ mod tests {
     fn measured() -> Measured {
         Measured {
             event_write_units: 1.0,
-            delivery_write_units: 2.0,
+            pending_write_units: 1.0,
+            fast_pending_share: 1.0,
+            outcome_write_units: 1.0,
             endpoint_query_read_units: 0.5,
             sweep_read_units: 0.5,
             sweep_event_read_units: 0.0,
@@ -258,6 +266,13 @@ mod tests {
         assert!((m.sends(scenario(1.0, 100.0, false, true)) - 0.1).abs() < 1e-9, "a batch sends ten a call");
         assert!((m.read_units(fast) - m.read_units(stream) - (0.5 + 0.5)).abs() < 1e-9, "a query and the check");
         assert!(usd_per_million(&m, fast)["total"] > usd_per_million(&m, stream)["total"]);
+    }
+
+    #[test]
+    fn a_delivery_attempted_before_the_stream_looks_costs_two_write_units() {
+        let m = Measured { fast_pending_share: 0.0, ..measured() };
+        assert!((m.write_units(scenario(1.0, 100.0, false, true)) - 2.0).abs() < 1e-9, "the event and the outcome");
+        assert!((m.write_units(scenario(1.0, 100.0, false, false)) - 3.0).abs() < 1e-9, "the stream writes pending");
     }
 
     #[test]

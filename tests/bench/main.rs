@@ -78,10 +78,15 @@ pub struct E2e {
     process_cpu_ms_per_delivery: f64,
     latency: Vec<Latency>,
     requests: BTreeMap<String, f64>,
+    /// Pending records written per delivery in the throughput run (the
+    /// queue far behind), and at the first steady rate.
+    pending_records: f64,
+    steady_pending_records: f64,
     /// Write units of an event (its outbox row), shared by its deliveries.
     event_write_units: f64,
-    /// Write units of one delivery (its pending row and its outcome).
-    delivery_write_units: f64,
+    /// Write units of a delivery's pending record, and of its outcome.
+    pending_write_units: f64,
+    outcome_write_units: f64,
     /// Read units of one endpoint query (all of the tenant's endpoints).
     endpoint_query_read_units: f64,
     attempt_ms: f64,
@@ -197,16 +202,30 @@ async fn end_to_end(events: usize, latency_events: usize, rates: &[f64], fast_pa
     // The stream's backstop runs after the deliveries: let it finish.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (cpu, by_function) = (cpu_time() - cpu0, functions.cpu().await);
-    let requests = shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
+    let requests: BTreeMap<String, f64> =
+        shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / events as f64)).collect();
     let log_bytes_per_delivery = logs::billed_bytes() as f64 / events as f64;
 
     // Latency: steady rates.
     let mut latencies = Vec::new();
+    let mut steady_requests = BTreeMap::new();
     for &rate in rates {
         // At least ten seconds of traffic at each rate.
-        latencies.push(latency(&api, &receiver, latency_events.max((rate * 10.0) as usize), rate).await);
+        let count = latency_events.max((rate * 10.0) as usize);
+        shared::aws::metrics::reset();
+        latencies.push(latency(&api, &receiver, count, rate).await);
+        if steady_requests.is_empty() {
+            // The first (slowest) rate: one the local stack keeps up with.
+            steady_requests =
+                shared::aws::metrics::snapshot().into_iter().map(|(k, v)| (k, v as f64 / count as f64)).collect();
+        }
     }
 
+    // Each event's outbox row is one PutItem; any more are delivery records
+    // the fan-out wrote (all of them on the stream path; on the fast path,
+    // only those still waiting when the stream looked).
+    // Measured at the steady rate, where the queue is not behind.
+    let record_puts = (requests_per(&steady_requests, "DynamoDB.PutItem") - 1.0).max(0.0);
     let units = capacity_units(&stack).await;
     stack.platform.shutdown().await;
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / events as f64;
@@ -217,9 +236,12 @@ async fn end_to_end(events: usize, latency_events: usize, rates: &[f64], fast_pa
         cpu_ms_by_function: by_function.iter().map(|(k, v)| (k.clone(), per(*v - by_function0[k]))).collect(),
         process_cpu_ms_per_delivery: per(cpu),
         latency: latencies,
+        pending_records: (requests_per(&requests, "DynamoDB.PutItem") - 1.0).max(0.0),
         requests,
+        steady_pending_records: record_puts,
         event_write_units: units.event_writes,
-        delivery_write_units: units.delivery_writes,
+        pending_write_units: units.pending_writes,
+        outcome_write_units: units.outcome_writes,
         endpoint_query_read_units: units.endpoint_query,
         attempt_ms: units.attempt_ms,
         log_bytes_per_delivery,
@@ -268,7 +290,8 @@ async fn rate_limited(events: usize, limit: u32, unlimited: &BTreeMap<String, f6
 /// Capacity units measured from the stored items.
 struct Units {
     event_writes: f64,
-    delivery_writes: f64,
+    pending_writes: f64,
+    outcome_writes: f64,
     endpoint_query: f64,
     attempt_ms: f64,
 }
@@ -276,6 +299,10 @@ struct Units {
 /// Write and read units, from the stored items' sizes (the emulator's own
 /// ConsumedCapacity is a constant, so it is not used), and the mean attempt
 /// duration.
+fn requests_per(requests: &BTreeMap<String, f64>, operation: &str) -> f64 {
+    requests.get(operation).copied().unwrap_or(0.0)
+}
+
 async fn capacity_units(stack: &Stack) -> Units {
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.platform.sdk);
     let scan = |table: &str| dynamodb.scan().table_name(stack.platform.resource(table).unwrap()).limit(200).send();
@@ -284,18 +311,16 @@ async fn capacity_units(stack: &Stack) -> Units {
     let endpoints = scan("EndpointsTable").await.expect("scan").items.unwrap_or_default();
     let units = |bytes: usize, per: usize| bytes.div_ceil(per).max(1) as f64;
     let mean = |v: Vec<f64>| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
-    // A delivery: its pending put, then the attempt's update (charged on the larger, final size).
-    let delivery_writes = mean(
-        deliveries
-            .iter()
-            .map(|d| {
-                let mut pending = d.clone();
-                pending.remove("attempt_log");
-                pending.remove("last_status_code");
-                units(item_size(&pending), 1024) + units(item_size(d), 1024)
-            })
-            .collect(),
-    );
+    // A delivery's pending record, and the attempt's update (charged on the
+    // larger, final size).
+    let pending = |d: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+        let mut pending = d.clone();
+        pending.remove("attempt_log");
+        pending.remove("last_status_code");
+        units(item_size(&pending), 1024)
+    };
+    let pending_writes = mean(deliveries.iter().map(pending).collect());
+    let outcome_writes = mean(deliveries.iter().map(|d| units(item_size(d), 1024)).collect());
     // Its event: the outbox put (payload deflated at rest). Fan-out keeps no
     // mark of its own: the deterministic delivery ids tell a repeat.
     let event_writes = mean(events.iter().map(|e| units(item_size(e), 1024)).collect());
@@ -308,7 +333,7 @@ async fn capacity_units(stack: &Stack) -> Units {
             d.get("attempt_log")?.as_l().ok()?.first()?.as_m().ok()?.get("duration_ms")?.as_n().ok()?.parse().ok()
         })
         .collect();
-    Units { event_writes, delivery_writes, endpoint_query, attempt_ms: mean(attempts) }
+    Units { event_writes, pending_writes, outcome_writes, endpoint_query, attempt_ms: mean(attempts) }
 }
 
 /// The floor: the same receiver driven by a plain reqwest loop sending

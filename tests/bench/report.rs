@@ -78,7 +78,9 @@ paced publish-to-receiver latency";
 fn measured(e: &E2e) -> Measured {
     Measured {
         event_write_units: e.event_write_units,
-        delivery_write_units: e.delivery_write_units,
+        pending_write_units: e.pending_write_units,
+        fast_pending_share: e.steady_pending_records,
+        outcome_write_units: e.outcome_write_units,
         endpoint_query_read_units: e.endpoint_query_read_units,
         sweep_read_units: SWEEP_CHECKS_PER_EVENT * 0.5,
         sweep_event_read_units: SWEEP_CHECKS_PER_EVENT * 0.125,
@@ -155,6 +157,11 @@ pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
         "usd_per_million": by_scenario(&|s| scenarios[&s.name()]["total"]),
         "usd_per_million_breakdown_by_scenario": scenarios,
         "wcu_per_delivery": by_scenario(&|s| m.write_units(s)),
+        "pending_records_per_delivery": {
+            "throughput_run": e.pending_records,
+            "steady_rate": e.steady_pending_records,
+            "fast_path_off_throughput_run": r.stream_only.pending_records,
+        },
         "log_bytes_per_delivery": e.log_bytes_per_delivery,
         "usd_per_million_floor": cost::floor_per_million(),
         "usd_per_million_eventbridge_api_destinations": cost::eventbridge_api_destinations_per_million(),
@@ -221,6 +228,13 @@ fn table(r: &Results, m: &Measured) -> String {
         ("AWS model p50, fast path".to_owned(), format!("{:.0} ms", latency_model::total(&fast_model))),
         ("AWS model p50, stream".to_owned(), format!("{:.0} ms", latency_model::total(&stream_model))),
         ("log bytes per delivery (CloudWatch)".to_owned(), format!("{:.0}", e.log_bytes_per_delivery)),
+        (
+            "pending records per delivery: steady / flooded / fast path off".to_owned(),
+            format!(
+                "{:.2} / {:.2} / {:.2}",
+                e.steady_pending_records, e.pending_records, r.stream_only.pending_records
+            ),
+        ),
         (
             "USD per million, EventBridge API destinations".to_owned(),
             format!("{:.2}", cost::eventbridge_api_destinations_per_million()),
@@ -381,14 +395,16 @@ the local figures are an upper bound; the AWS model below puts typical in-region
 what the local stack sustains ({rps:.0} deliveries per second in the throughput run) measures the backlog that builds, not \
 the path.\n\n\
 ### The fast path\n\n\
-Once the outbox row is written (the commit behind the 202), the publish call sends each delivery's message itself, then \
-writes its pending record; the outbox row carries `fast_path: true`. The stream still delivers every outbox record to the \
-fan-out, which reads the event's expected delivery keys (one batched read) and creates and sends only those with no record: \
-a record is written only after its message went out, so whatever the publish call did not finish (the queue refused a \
-message, a write failed, the function stopped half-way) the stream finishes. What the stream sends for such an event waits \
-10 s in the queue and is dropped if an attempt was made meanwhile (a publish call that was slow, not stopped). The first attempt may find no record yet (its \
-message went out first): it writes the whole record itself, and the pending write that follows is refused by its condition. \
-An event with more subscribers than `FastPathMaxDeliveries` (default 100; per publish call, so per batch), or a tenant with \
+Once the outbox row is written (the commit behind the 202), the publish call sends each delivery's message itself and \
+writes nothing more; the outbox row carries `fast_path: true`. The first attempt writes the delivery's whole record with \
+its outcome (a conditional `UpdateItem` that fills in what the pending record would have held), so a delivery attempted at \
+once costs two write units in all: the event and the outcome. The stream still delivers every outbox record to the \
+fan-out, which reads the event's expected delivery keys (one batched read). A delivery with no record is either still \
+waiting in the queue or was never sent (the queue refused it, or the publish call stopped half-way): it gets its pending \
+record then, so a waiting delivery shows in the log and the console within the stream's poll, and a copy of its message \
+that waits the longest delay SQS allows (15 minutes) and is dropped if an attempt was made by then. A delivery the \
+publish call never sent thus arrives 15 minutes late, not never. Parking a delivery for a paused endpoint writes its record \
+first if it has none. An event with more subscribers than `FastPathMaxDeliveries` (default 100; per publish call, so per batch), or a tenant with \
 more endpoints than that, goes through the stream as before; `FastPathMaxDeliveries=0` turns the fast path off.\n\n\
 What it costs, per million deliveries (the model's totals with the fast path off, on, and the difference): a single \
 publish sends its own message instead of sharing a stream batch's calls, and the stream's check reads each delivery's key.\n\n\
@@ -419,15 +435,16 @@ ${eba}/M invocations = ${eb:.2}. The floor, a write for the event and one for th
 | fan-out to 10,000 endpoints | completes | {fanout:.1} s for {fan} endpoints |\n\n\
 ## Where the money goes\n\n\
 DynamoDB writes are most of the bill: {wcu:.2} write units per 1:1 delivery, deletes included. They are the outbox row (the \
-commit behind the 202; one unit, as payloads are deflated at rest), the delivery's pending row written by the publish call's \
-fast path or by the fan-out (one), and its outcome after the attempt (one). Nothing is deleted by a paid write: retention is TTL. There is no per-event dispatch mark any \
-more: a repeated stream record finds its deliveries already written (their ids come from the event and the endpoint) and \
-re-sends only those never attempted, and the sweeper looks for an event's expected delivery keys, which are reads.\n\n\
-What would move it further, and what it would cost the product:\n\n\
-- Write no pending row at fan-out and record a delivery first when it is attempted (one unit less, the floor of two): the log \
-and the console would not show a delivery still waiting in the queue, and a repeated fan-out could no longer tell which \
-deliveries it had already queued without a read before every attempt. Kept: a user who asks \"did it go out?\" sees \
-`pending` from the moment of fan-out.\n\
+commit behind the 202; one unit, as payloads are deflated at rest), the outcome after the attempt (one), and a pending \
+record only for deliveries still waiting in the queue when the stream looks ({steady_pending:.2} per delivery at the steady \
+rate above, {flood_pending:.2} in the flooded throughput run; every delivery with the fast path off). Nothing is deleted by a \
+paid write: retention is TTL. There is no per-event dispatch mark: a repeated stream record finds its deliveries already \
+written (their ids come from the event and the endpoint), and the sweeper looks for an event's expected delivery keys, \
+which are reads.\n\n\
+What it costs the product: a delivery attempted within the stream's poll (a quarter of a second) is never shown as \
+`pending`: it appears with its first attempt. One that waits longer (a busy queue, a slow or rate-limited endpoint, a \
+paused one) shows as `pending` or `parked` as before.\n\n\
+What would move it further:\n\n\
 - More endpoints per event share the event's unit: at five endpoints a delivery costs {wcu5:.2} units.\n\
 - Batch publish (`POST /v1/events/batch`) takes API Gateway and the publish invocation from one per event to one per hundred.\n\n\
 ## A rate-limited endpoint\n\n\
@@ -481,6 +498,8 @@ the extra requests per delivery and their price are in the figures.\n",
         cpu = e.worker_cpu_ms(),
         wcu = m.write_units(base),
         wcu5 = m.write_units(Scenario { fanout: 5.0, ..base }),
+        steady_pending = e.steady_pending_records,
+        flood_pending = e.pending_records,
         od_batch = total_of(1.0, 100.0, false),
         pr_batch = total_of(1.0, 100.0, true),
         cold_max = r.cold.values().cloned().fold(0.0, f64::max),

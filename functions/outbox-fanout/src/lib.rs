@@ -10,7 +10,7 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::aws::dynamo::Db;
-use shared::aws::fanout::{prepare, send, Subscribers};
+use shared::aws::fanout::{prepare, recheck_delay_seconds, send, Subscribers};
 use shared::aws::sqs::{OutgoingMessage, Queue};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
@@ -72,9 +72,10 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
     // Owned rows: a stream of borrowed ones trips the compiler's check that
     // the handler's future is Send.
     let owned: Vec<OutboxRecord> = events.iter().map(|(_, outbox)| outbox.clone()).collect();
+    let recheck = recheck_delay_seconds(state.config.retry_scale);
     let outcomes: Vec<Result<Vec<OutgoingMessage>, StoreError>> = stream::iter(owned.into_iter().zip(wanted))
         .map(|(outbox, endpoints)| async move {
-            prepare(&state.db, state.config.retention_days, &outbox, &endpoints?).await
+            prepare(&state.db, state.config.retention_days, recheck, &outbox, &endpoints?).await
         })
         .buffered(EVENT_CONCURRENCY)
         .collect()
@@ -118,7 +119,8 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
 /// left `pending` (or, for a fast-path event, only those with no record).
 pub async fn fan_out(state: &FanoutState, event: &OutboxRecord) -> Result<u32, StoreError> {
     let endpoints: Vec<EndpointRecord> = Subscribers::default().of(&state.db, event).await?;
-    let messages = prepare(&state.db, state.config.retention_days, event, &endpoints).await?;
+    let recheck = recheck_delay_seconds(state.config.retry_scale);
+    let messages = prepare(&state.db, state.config.retention_days, recheck, event, &endpoints).await?;
     let refused = send(&state.queue, &messages).await;
     if !refused.is_empty() {
         return Err(StoreError::Aws(format!("the queue refused {} delivery messages", refused.len())));

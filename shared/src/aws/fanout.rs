@@ -2,13 +2,17 @@
 //! shared by the two ways it happens:
 //!
 //! - the **fast path**: the publish handler, right after the outbox row is
-//!   written, sends each subscribed endpoint's message and then writes its
-//!   pending record (a message first, so a record never waits for a message
-//!   that was not sent);
+//!   written, sends each subscribed endpoint's message and writes nothing
+//!   more: the first attempt writes the delivery's record (two write units a
+//!   delivery in all: the event, and the outcome);
 //! - the **stream** (and the outbox sweeper): the outbox row's record reaches
-//!   `outbox-fanout`, which writes what is missing and sends for what it
-//!   created. For an event the fast path took on, a delivery record that
-//!   exists was written after its message went out, so nothing more is sent.
+//!   `outbox-fanout`. For an ordinary event it writes each pending record and
+//!   sends. For a fast-path event it looks for the expected records (one
+//!   batched read): a delivery with none is still waiting in the queue, or
+//!   was never sent (the publish call stopped half-way). It gets its pending
+//!   record now, so a waiting delivery shows in the log, and a copy of its
+//!   message that waits out the longest SQS delay and is dropped if an
+//!   attempt was made by then.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,7 +22,7 @@ use serde_json::Value;
 
 use super::deliveries::Creation;
 use super::dynamo::Db;
-use super::sqs::{batches, OutgoingMessage, Queue};
+use super::sqs::{batches, OutgoingMessage, Queue, MAX_DELAY_SECONDS};
 use super::StoreError;
 use crate::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
 use crate::endpoint::EndpointRecord;
@@ -110,19 +114,22 @@ fn plan(event: &OutboxRecord, endpoints: &[EndpointRecord], retention_days: u32)
 }
 
 /// How long the stream's copy of a fast-path delivery waits in the queue:
-/// a publish call still sending (slow, not failed) has sent its own by
-/// then, and the copy finds its attempt recorded and is dropped.
-pub const RECHECK_DELAY_SECONDS: u32 = 10;
+/// the longest delay SQS allows (scaled like retry delays, for tests). The
+/// publish call's own message, if it was sent, has been taken long before,
+/// unless the queue is that far behind.
+pub fn recheck_delay_seconds(retry_scale: f64) -> u32 {
+    (f64::from(MAX_DELAY_SECONDS) * retry_scale).round().clamp(1.0, f64::from(MAX_DELAY_SECONDS)) as u32
+}
 
 /// A fast-path delivery with no record when the stream looked: the publish
-/// call stopped before sending it, or is still sending. The stream's copy
-/// waits, then is dropped if an attempt was made meanwhile.
-fn recheck_later(message: OutgoingMessage) -> OutgoingMessage {
+/// call stopped before sending it, or its message is still waiting. The
+/// stream's copy waits, then is dropped if an attempt was made meanwhile.
+fn recheck_later(message: OutgoingMessage, delay_seconds: u32) -> OutgoingMessage {
     let mut body: DeliveryMessage = serde_json::from_str(&message.body).expect("our own message");
     body.recheck = true;
     OutgoingMessage {
         body: serde_json::to_string(&body).expect("delivery messages serialize"),
-        delay_seconds: RECHECK_DELAY_SECONDS,
+        delay_seconds,
         ..message
     }
 }
@@ -130,16 +137,17 @@ fn recheck_later(message: OutgoingMessage) -> OutgoingMessage {
 /// The stream's (and the sweeper's) part: writes the event's delivery
 /// records and returns the messages to send.
 ///
-/// - An event the fast path took on: only deliveries with no record are
-///   created (one batched read finds them); a record that exists was
-///   written after its message was sent. What the stream sends for it
-///   waits [`RECHECK_DELAY_SECONDS`] and is dropped if attempted meanwhile.
+/// - A fast-path event: only deliveries with no record, to endpoints that
+///   existed when it was published (one batched read finds them). Each gets
+///   its pending record and a copy of its message that waits
+///   `recheck_delay` seconds (see [`recheck_delay_seconds`]).
 /// - Any other event: a record created now is sent; one found still pending
 ///   and never attempted is sent again (a replayed stream record, or a sweep
 ///   racing the stream).
 pub async fn prepare(
     db: &Db,
     retention_days: u32,
+    recheck_delay: u32,
     event: &OutboxRecord,
     endpoints: &[EndpointRecord],
 ) -> Result<Vec<OutgoingMessage>, StoreError> {
@@ -161,13 +169,14 @@ pub async fn prepare(
         .map(|p| async move {
             let enqueue = match db.create_delivery(&p.record).await? {
                 Creation::Created => true,
-                // The fast path's message went out before this record was written.
+                // An attempt recorded it since the read above.
                 Creation::Existed(_) if fast => false,
                 // A retried fan-out: re-send only what was never attempted.
                 Creation::Existed(Some(old)) => old.status == DeliveryStatus::Pending && old.attempts == 0,
                 Creation::Existed(None) => false,
             };
-            Ok::<_, StoreError>(enqueue.then(|| if fast { recheck_later(p.message) } else { p.message }))
+            let message = if fast { recheck_later(p.message, recheck_delay) } else { p.message };
+            Ok::<_, StoreError>(enqueue.then_some(message))
         })
         .buffer_unordered(WRITE_CONCURRENCY)
         .try_collect()
@@ -202,53 +211,33 @@ pub async fn send(queue: &Queue, messages: &[OutgoingMessage]) -> HashSet<String
 pub struct FastPathOutcome {
     /// Deliveries whose message went out from the publish handler.
     pub sent: usize,
-    /// Deliveries left to the stream (the queue refused them, or their
-    /// record could not be written).
+    /// Deliveries the queue refused, left to the stream.
     pub left_to_stream: usize,
 }
 
 /// The fast path for committed events that were marked `fast_path` (each
-/// with the endpoints it was planned for): every message first, then the
-/// pending record of each message the queue took. Whatever fails here is
-/// left to the stream, which creates the missing records and sends them;
-/// nothing is returned as an error, since the events are committed.
+/// with the endpoints it was planned for): every delivery's first message,
+/// and nothing written. What the queue refuses is left to the stream, which
+/// finds no record for it; nothing is returned as an error, since the
+/// events are committed.
 pub async fn fast_path(
-    db: &Db,
     queue: &Queue,
     retention_days: u32,
     events: &[(&OutboxRecord, Vec<EndpointRecord>)],
 ) -> FastPathOutcome {
-    let planned: Vec<Planned> =
-        events.iter().flat_map(|(event, endpoints)| plan(event, endpoints, retention_days)).collect();
-    if planned.is_empty() {
+    let messages: Vec<OutgoingMessage> = events
+        .iter()
+        .flat_map(|(event, endpoints)| plan(event, endpoints, retention_days))
+        .map(|p| p.message)
+        .collect();
+    if messages.is_empty() {
         return FastPathOutcome::default();
     }
-    let messages: Vec<OutgoingMessage> = planned.iter().map(|p| p.message.clone()).collect();
     let refused = send(queue, &messages).await;
-    let sent: Vec<DeliveryRecord> =
-        planned.into_iter().filter(|p| !refused.contains(&p.message.id)).map(|p| p.record).collect();
-    let sent_count = sent.len();
-    // Owned records: a stream of borrowed ones trips the compiler's check
-    // that the handler's future is Send.
-    let written: Vec<bool> = stream::iter(sent)
-        .map(|record| async move {
-            match db.create_delivery(&record).await {
-                Ok(_) => true,
-                Err(e) => {
-                    tracing::warn!(delivery_id = %record.delivery_id, error = %e,
-                        "fast path: pending record not written; the stream will write it");
-                    false
-                }
-            }
-        })
-        .buffer_unordered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
-    let unwritten = written.iter().filter(|w| !**w).count();
     if !refused.is_empty() {
         tracing::warn!(refused = refused.len(), "fast path: the queue refused messages; the stream will send them");
     }
-    FastPathOutcome { sent: sent_count, left_to_stream: refused.len() + unwritten }
+    FastPathOutcome { sent: messages.len() - refused.len(), left_to_stream: refused.len() }
 }
 
 /// How many deliveries the fast path may take on for one publish call:

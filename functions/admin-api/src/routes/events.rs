@@ -84,6 +84,6 @@ pub(crate) async fn plan_fast_path(
 /// Sends committed events' deliveries now. Never fails the call: what it
 /// leaves undone, the stream does.
 pub(crate) async fn send_fast(state: &AppState, events: &[(&OutboxRecord, Vec<EndpointRecord>)]) {
-    let outcome = fanout::fast_path(&state.db, &state.queue, state.config.retention_days, events).await;
+    let outcome = fanout::fast_path(&state.queue, state.config.retention_days, events).await;
     tracing::debug!(sent = outcome.sent, left_to_stream = outcome.left_to_stream, "fast path");
 }
