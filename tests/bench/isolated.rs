@@ -135,13 +135,14 @@ impl Isolated {
     }
 
     /// Builds the real handler with the function's resolved environment
-    /// and, when the platform enforces IAM, its role's policy.
-    pub fn start(&self, platform: &hookline::dev::Platform) {
+    /// and, when the platform enforces IAM, its role's policy. Its AWS
+    /// calls go to `endpoint` (the emulator, or a relay in front of it).
+    pub fn start(&self, platform: &hookline::dev::Platform, endpoint: &str) {
         let function = self.logical_id;
         let env = platform.environments.get(function).expect("the function's environment").clone();
         let _ = self.jobs.send(Job::Start {
             env,
-            endpoint: platform.aws_endpoint.clone(),
+            endpoint: endpoint.to_owned(),
             policy: platform.policies.get(function).cloned(),
             denials: platform.denials.clone(),
         });

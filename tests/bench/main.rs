@@ -9,6 +9,7 @@ mod cost;
 mod isolated;
 mod latency_model;
 mod logs;
+mod proxy;
 mod report;
 
 use std::collections::{BTreeMap, HashMap};
@@ -144,8 +145,11 @@ impl PathFunctions {
         Self(functions)
     }
 
+    /// Starts the functions; their AWS calls go through a keep-alive relay
+    /// (see `proxy`), as their connections to AWS would stay open.
     fn start(&self, platform: &hookline::dev::Platform) {
-        self.0.iter().for_each(|f| f.start(platform));
+        let relay = proxy::spawn(&platform.aws_endpoint);
+        self.0.iter().for_each(|f| f.start(platform, &relay));
     }
 
     async fn cpu(&self) -> BTreeMap<String, Duration> {

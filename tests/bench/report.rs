@@ -356,7 +356,9 @@ request the receiver read.\n\
 - **CPU by function**: the publish handler (`admin-api`), the fan-out (`outbox-fanout`) and the delivery worker \
 (`delivery-attempt`) each run on an OS thread of their own, with their own AWS clients (the same code and environment as \
 their Lambda binaries); each one's CPU is its thread's clock (`CLOCK_THREAD_CPUTIME_ID`) over the throughput run, divided by \
-the deliveries, and the sending path is their sum. The whole process's user + system time (the functions, the dev pollers, \
+the deliveries, and the sending path is their sum. moto answers every request with `Connection: close`, where AWS keeps \
+an SDK client's connections open, so the three functions reach moto through a keep-alive relay on a thread of its own: \
+their clocks hold what a call costs over an open connection, as on AWS, and the relay pays for moto's new connections. The whole process's user + system time (the functions, the dev pollers, \
 the load generator and the receiver; moto is another process) is given beside it. The same run is made a second time with \
 the fast path off (`FastPathMaxDeliveries=0`).\n\
 - **Latency**: after the throughput run, events published at a steady rate (at least ten seconds of traffic at each rate), \
