@@ -192,3 +192,46 @@ async fn a_batch_is_sent_by_its_publish_call_up_to_the_budget_and_the_rest_by_th
     assert_eq!(invoices, ["B-0", "B-1", "B-2", "B-3", "B-4"], "each event once");
     stack.platform.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_replayed_stream_record_sends_again_a_delivery_the_stream_recorded_but_never_sent() {
+    // The stream's fan-out is down: the test plays its passes itself.
+    let mut opts = delivery_options(0.01);
+    let down: hookline::dev::functions::EventHandler =
+        std::sync::Arc::new(|_| Box::pin(async { Err("fan-out is down".to_owned()) }));
+    opts.handlers.insert("outbox-fanout".into(), hookline::dev::functions::Handler::Event(down));
+    let stack = Stack::start_with(opts).await;
+    let api = stack.admin();
+    let receiver = Receiver::start().await;
+    let ep = endpoint(&api, &receiver).await;
+    let tenant = TenantId::default_tenant();
+    // A fast-path event whose publish call stopped before sending; an
+    // earlier pass of the stream wrote the pending record, then its send failed.
+    let new = shared::event::NewEvent {
+        event_type: "bill.paid".into(),
+        payload: json!({"invoice": "INV-6"}).to_string(),
+        idempotency_key: None,
+        correlation_id: None,
+        only_endpoint: None,
+    };
+    let mut event = shared::event::OutboxRecord::new(&tenant, new, 30);
+    event.fast_path = true;
+    stack.db().publish(&event).await.unwrap();
+    let snapshot = shared::event::EventSnapshot::from(&event);
+    let pending = shared::delivery::DeliveryRecord::pending(&tenant, &snapshot, &ep.parse().unwrap(), 30);
+    stack.db().create_delivery(&pending).await.unwrap();
+
+    let env = &stack.platform.environments["OutboxFanoutFunction"];
+    let config = shared::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let fanout = outbox_fanout::FanoutState::new(config, &shared::aws::Clients::new(&stack.platform.sdk));
+    assert_eq!(outbox_fanout::fan_out(&fanout, &event).await.unwrap(), 1, "the unsent delivery is sent again");
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].json()["data"]["invoice"], "INV-6");
+    let delivered = eventually("the delivery recorded", WAIT, || async {
+        stack.db().get_delivery(&tenant, &pending.delivery_id).await.unwrap().filter(|d| d.attempts == 1)
+    })
+    .await;
+    assert_eq!(delivered.status, DeliveryStatus::Delivered);
+    assert_eq!(outbox_fanout::fan_out(&fanout, &event).await.unwrap(), 0, "an attempted delivery is left alone");
+    stack.platform.shutdown().await;
+}

@@ -117,6 +117,23 @@ impl Db {
         Ok(keys.iter().filter(|k| !found.contains(k.as_str())).cloned().collect())
     }
 
+    /// Which of `keys` have no delivery record, or one never attempted
+    /// (the same batched read; half a read unit each).
+    pub async fn unattempted_deliveries(
+        &self,
+        tenant: &TenantId,
+        keys: Vec<String>,
+    ) -> Result<Vec<String>, StoreError> {
+        let items = self.get_deliveries_by_key(tenant, &keys, Some("delivery_key, attempts")).await?;
+        let attempted: HashSet<&str> = items
+            .iter()
+            .filter(|i| i.get("attempts").and_then(|v| v.as_n().ok()).is_some_and(|n| n != "0"))
+            .filter_map(|i| i.get("delivery_key").and_then(|v| v.as_s().ok()))
+            .map(String::as_str)
+            .collect();
+        Ok(keys.iter().filter(|k| !attempted.contains(k.as_str())).cloned().collect())
+    }
+
     /// The deliveries of these ids that exist.
     pub async fn get_deliveries(
         &self,

@@ -137,10 +137,10 @@ fn recheck_later(message: OutgoingMessage, delay_seconds: u32) -> OutgoingMessag
 /// The stream's (and the sweeper's) part: writes the event's delivery
 /// records and returns the messages to send.
 ///
-/// - A fast-path event: only deliveries with no record, to endpoints that
+/// - A fast-path event: only deliveries never attempted, to endpoints that
 ///   existed when it was published (one batched read finds them). Each gets
-///   its pending record and a copy of its message that waits
-///   `recheck_delay` seconds (see [`recheck_delay_seconds`]).
+///   its pending record (if it has none) and a copy of its message that
+///   waits `recheck_delay` seconds (see [`recheck_delay_seconds`]).
 /// - Any other event: a record created now is sent; one found still pending
 ///   and never attempted is sent again (a replayed stream record, or a sweep
 ///   racing the stream).
@@ -160,17 +160,18 @@ pub async fn prepare(
     };
     let mut planned = plan(event, &endpoints, retention_days);
     if event.fast_path && !planned.is_empty() {
+        // Attempted deliveries are done with. A pending record the fast
+        // path never writes: one found here is this stream's own from an
+        // earlier pass whose send may have failed, so it is sent again.
         let keys = planned.iter().map(|p| p.record.delivery_key.clone()).collect();
-        let missing: HashSet<String> = db.missing_deliveries(&event.tenant_id, keys).await?.into_iter().collect();
-        planned.retain(|p| missing.contains(&p.record.delivery_key));
+        let open: HashSet<String> = db.unattempted_deliveries(&event.tenant_id, keys).await?.into_iter().collect();
+        planned.retain(|p| open.contains(&p.record.delivery_key));
     }
     let fast = event.fast_path;
     let messages: Vec<Option<OutgoingMessage>> = stream::iter(planned)
         .map(|p| async move {
             let enqueue = match db.create_delivery(&p.record).await? {
                 Creation::Created => true,
-                // An attempt recorded it since the read above.
-                Creation::Existed(_) if fast => false,
                 // A retried fan-out: re-send only what was never attempted.
                 Creation::Existed(Some(old)) => old.status == DeliveryStatus::Pending && old.attempts == 0,
                 Creation::Existed(None) => false,
