@@ -347,9 +347,7 @@ async fn an_idempotency_key_and_a_replayed_stream_record_each_yield_one_delivery
     delivery_with_status(&api, &ep, "delivered").await;
 
     // Replay the event's stream record through the fan-out function.
-    let env = &stack.platform.environments["OutboxFanoutFunction"];
-    let config = shared::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let fanout = outbox_fanout::FanoutState::new(config, &shared::aws::Clients::new(&stack.platform.sdk));
+    let fanout = stack.fanout_state();
     let tenant: shared::ids::TenantId = "default".parse().unwrap();
     let event_id = first.body["id"].as_str().unwrap().parse().unwrap();
     let outbox = fanout.db.get_event(&tenant, &event_id, true).await.unwrap().unwrap();

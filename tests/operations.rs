@@ -150,9 +150,7 @@ async fn the_health_run_fans_out_an_event_the_stream_never_did_and_only_once() {
     let mut opts = delivery_options(0.01);
     // Every event through the stream (the publish call's fast path would send the fresh one).
     opts.parameters.insert("FastPathMaxDeliveries".into(), "0".into());
-    let down: hookline::dev::functions::EventHandler =
-        std::sync::Arc::new(|_| Box::pin(async { Err("fan-out is down".to_owned()) }));
-    opts.handlers.insert("outbox-fanout".into(), hookline::dev::functions::Handler::Event(down));
+    hookline_tests::without_stream_fanout(&mut opts);
     let stack = Stack::start_with(opts).await;
     let api = stack.admin();
     let receiver = Receiver::start().await;

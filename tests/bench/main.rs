@@ -11,6 +11,7 @@ mod latency_model;
 mod logs;
 mod proxy;
 mod report;
+mod side_by_side;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -68,8 +69,6 @@ pub struct Latency {
 }
 
 pub struct E2e {
-    /// The publish handler's fast path was on.
-    fast_path: bool,
     deliveries: usize,
     seconds: f64,
     /// Each function's own CPU (its thread) per delivery, by binary name:
@@ -234,7 +233,6 @@ async fn end_to_end(events: usize, latency_events: usize, rates: &[f64], fast_pa
     stack.platform.shutdown().await;
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / events as f64;
     E2e {
-        fast_path,
         deliveries: events,
         seconds: (last - started).as_secs_f64(),
         cpu_ms_by_function: by_function.iter().map(|(k, v)| (k.clone(), per(*v - by_function0[k]))).collect(),

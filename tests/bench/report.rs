@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 
 use crate::cost::{self, Measured, Scenario, AWS_ROUND_TRIP_MS};
 use crate::latency_model;
-use crate::{E2e, Latency, RateLimited};
+use crate::side_by_side::{
+    aws_model, latency_json, SVIX_CPU_MS, SVIX_LATENCY_MS, SVIX_METHOD, SVIX_PER_SECOND, SVIX_POSTGRES_CPU_MS,
+};
+use crate::{E2e, RateLimited};
 
 /// How often the outbox sweeper checks an event: every six hours over a
 /// six-and-a-half-hour window.
@@ -61,17 +64,6 @@ pub fn criterion_medians(dir: &Path) -> BTreeMap<String, f64> {
     found
 }
 
-/// Svix, measured on this machine (the issue that asked for this
-/// comparison): open-source svix-server, release build, one endpoint on a
-/// local receiver, 1 KB messages.
-const SVIX_CPU_MS: f64 = 2.2;
-const SVIX_POSTGRES_CPU_MS: f64 = 2.2;
-const SVIX_LATENCY_MS: (f64, f64, f64) = (5.7, 8.5, 12.3);
-const SVIX_PER_SECOND: f64 = 336.0;
-const SVIX_METHOD: &str = "open-source svix-server, release build, measured on this 2-core machine before 2026-12-02 \
-(issue 19): one endpoint on a local receiver, 1 KB messages; CPU of svix-server (API and worker) and of Postgres per delivery; \
-paced publish-to-receiver latency";
-
 /// What the run measured, for the cost model. The sweeper's reads are
 /// modelled: each check reads the event (a quarter of a 4 KB unit, halved
 /// for eventual consistency) and its expected delivery keys (half a unit each).
@@ -88,22 +80,6 @@ fn measured(e: &E2e) -> Measured {
         cpu_ms: e.cpu_ms_by_function.clone(),
         log_bytes: e.log_bytes_per_delivery,
     }
-}
-
-fn latency_json(l: &[Latency]) -> Value {
-    l.iter()
-        .map(|l| (format!("{}", l.rate), json!({"p50": l.p50, "p95": l.p95, "p99": l.p99, "events": l.events})))
-        .collect::<serde_json::Map<String, Value>>()
-        .into()
-}
-
-/// The median the AWS model gives each path.
-fn aws_model(e: &E2e, stream_only: &E2e) -> (Vec<latency_model::Step>, Vec<latency_model::Step>) {
-    let cpu = |e: &E2e, f: &str| e.cpu_ms_by_function.get(f).copied().unwrap_or(0.0);
-    (
-        latency_model::fast_path(cpu(e, "delivery-attempt"), cpu(e, "admin-api")),
-        latency_model::stream_path(cpu(stream_only, "delivery-attempt"), cpu(stream_only, "outbox-fanout")),
-    )
 }
 
 /// Writes the summary, the table and the docs page.
@@ -188,7 +164,6 @@ pub fn write(r: &Results, out_dir: &Path, docs: &Path) {
     std::fs::write(out_dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap())
         .expect("summary.json");
     let table = table(r, &m);
-    let _ = e.fast_path;
     println!("{table}");
     std::fs::write(docs, page(r, &table, &m)).expect("docs/performance.md");
 }

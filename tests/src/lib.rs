@@ -63,6 +63,14 @@ pub fn delivery_options(retry_scale: f64) -> DevOptions {
     opts
 }
 
+/// The stream's fan-out fails every batch in a stack started with these
+/// options: nothing reaches it but what a test hands it itself.
+pub fn without_stream_fanout(opts: &mut DevOptions) {
+    let down: hookline::dev::functions::EventHandler =
+        std::sync::Arc::new(|_| Box::pin(async { Err("fan-out is down".to_owned()) }));
+    opts.handlers.insert("outbox-fanout".into(), hookline::dev::functions::Handler::Event(down));
+}
+
 /// Polls `check` until it returns `Some` (panics after `within`).
 pub async fn eventually<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
 where
@@ -162,6 +170,13 @@ impl Stack {
         let mut all = args.to_vec();
         all.extend(["--api-url", &self.platform.url, "--api-key", &self.platform.admin_key]);
         self.cli(&all).await
+    }
+
+    /// The fan-out function's state, to play a stream record's pass by hand.
+    pub fn fanout_state(&self) -> outbox_fanout::FanoutState {
+        let env = &self.platform.environments["OutboxFanoutFunction"];
+        let config = shared::config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        outbox_fanout::FanoutState::new(config, &shared::aws::Clients::new(&self.platform.sdk))
     }
 
     /// The stack's tables, as the functions see them.

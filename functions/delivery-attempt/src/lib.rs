@@ -4,6 +4,7 @@
 
 pub mod headers;
 pub mod rate;
+mod repeats;
 mod resume;
 
 use std::collections::{HashMap, HashSet};
@@ -22,7 +23,7 @@ use shared::aws::sqs::{OutgoingMessage, Queue, MAX_DELAY_SECONDS};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
 use shared::delivery::{
-    breaker_trips, decide, Attempt, AttemptResult, DeliveryMessage, DeliveryRecord, DeliveryStatus, Next, RetryRules,
+    breaker_trips, decide, Attempt, AttemptResult, DeliveryMessage, DeliveryStatus, Next, RetryRules,
     DELIVERED_BODY_BYTES, FAILED_BODY_BYTES, KEPT_RESPONSE_HEADERS,
 };
 use shared::endpoint::{EndpointRecord, EndpointStatus};
@@ -179,23 +180,8 @@ async fn work(state: &WorkerState, message: &SqsMessage, msg: DeliveryMessage) -
     }
     let tenant = &msg.tenant_id;
     let id = &msg.delivery_id;
-    if msg.recheck {
-        // The stream's copy of a message the fast path may have sent too.
-        let found = state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())?;
-        if found.is_some_and(|d| d.attempts >= msg.attempt || d.status != DeliveryStatus::Pending) {
-            tracing::debug!("the fast path's message went first; this copy is dropped");
-            return Ok(());
-        }
-    } else if message.attributes.get("ApproximateReceiveCount").is_some_and(|n| n != "1") {
-        // A redelivered message may already have been worked: check first.
-        match state.db.get_delivery(tenant, id).await.map_err(|e| e.to_string())? {
-            // Not written yet (the fast path sends first): the attempt writes it.
-            None if msg.attempt == 1 => {}
-            None => return Ok(()),
-            Some(d) if d.attempts > msg.attempt => return Ok(()),
-            Some(d) if d.attempts == msg.attempt => return resume_retry(state, &msg, &d).await,
-            Some(_) => {}
-        }
+    if repeats::already_worked(state, message, &msg).await? {
+        return Ok(());
     }
     let endpoint_id = id.endpoint_id();
     let mut cached = state.endpoint(tenant, &endpoint_id).await?;
@@ -392,20 +378,6 @@ async fn attempt(
         attempt_line!(tracing::Level::INFO);
     }
     after_attempt(state, msg, endpoint, event, result, next).await
-}
-
-/// A redelivered message whose attempt is recorded already: its worker
-/// may have died before enqueueing the retry that attempt scheduled, so it
-/// is enqueued again (a duplicate of one that did go out stops at its record).
-async fn resume_retry(state: &WorkerState, msg: &DeliveryMessage, current: &DeliveryRecord) -> Result<(), String> {
-    if current.status != DeliveryStatus::Retrying {
-        return Ok(());
-    }
-    let wait = current.next_attempt_at.and_then(|at| (at - Utc::now()).to_std().ok()).unwrap_or_default();
-    let retry =
-        DeliveryMessage { attempt: msg.attempt + 1, not_before: None, slot_at: None, recheck: false, ..msg.clone() };
-    tracing::info!("re-enqueueing the retry of an attempt recorded before its worker stopped");
-    send(state, message_for(&retry, wait)).await
 }
 
 /// The circuit breaker, 410 handling, and operational events.

@@ -83,7 +83,20 @@ fn fits_in_message(snapshot: &EventSnapshot) -> bool {
 /// One delivery of an event: its pending record and its first message.
 struct Planned {
     record: DeliveryRecord,
-    message: OutgoingMessage,
+    message: DeliveryMessage,
+}
+
+impl Planned {
+    /// The message as sent: at once, or (`recheck_after`) as the stream's
+    /// copy of a fast-path delivery, held back and checked on arrival.
+    fn outgoing(mut self, recheck_after: Option<u32>) -> OutgoingMessage {
+        self.message.recheck = recheck_after.is_some();
+        OutgoingMessage {
+            id: self.record.delivery_id.to_string(),
+            body: serde_json::to_string(&self.message).expect("delivery messages serialize"),
+            delay_seconds: recheck_after.unwrap_or(0),
+        }
+    }
 }
 
 fn plan(event: &OutboxRecord, endpoints: &[EndpointRecord], retention_days: u32) -> Vec<Planned> {
@@ -103,11 +116,6 @@ fn plan(event: &OutboxRecord, endpoints: &[EndpointRecord], retention_days: u32)
                 slot_at: None,
                 recheck: false,
             };
-            let message = OutgoingMessage {
-                id: record.delivery_id.to_string(),
-                body: serde_json::to_string(&message).expect("delivery messages serialize"),
-                delay_seconds: 0,
-            };
             Planned { record, message }
         })
         .collect()
@@ -119,19 +127,6 @@ fn plan(event: &OutboxRecord, endpoints: &[EndpointRecord], retention_days: u32)
 /// unless the queue is that far behind.
 pub fn recheck_delay_seconds(retry_scale: f64) -> u32 {
     (f64::from(MAX_DELAY_SECONDS) * retry_scale).round().clamp(1.0, f64::from(MAX_DELAY_SECONDS)) as u32
-}
-
-/// A fast-path delivery with no record when the stream looked: the publish
-/// call stopped before sending it, or its message is still waiting. The
-/// stream's copy waits, then is dropped if an attempt was made meanwhile.
-fn recheck_later(message: OutgoingMessage, delay_seconds: u32) -> OutgoingMessage {
-    let mut body: DeliveryMessage = serde_json::from_str(&message.body).expect("our own message");
-    body.recheck = true;
-    OutgoingMessage {
-        body: serde_json::to_string(&body).expect("delivery messages serialize"),
-        delay_seconds,
-        ..message
-    }
 }
 
 /// The stream's (and the sweeper's) part: writes the event's delivery
@@ -176,8 +171,11 @@ pub async fn prepare(
                 Creation::Existed(Some(old)) => old.status == DeliveryStatus::Pending && old.attempts == 0,
                 Creation::Existed(None) => false,
             };
-            let message = if fast { recheck_later(p.message, recheck_delay) } else { p.message };
-            Ok::<_, StoreError>(enqueue.then_some(message))
+            // A fast-path delivery the stream found unattempted: the publish
+            // call stopped before sending it, or its message is still
+            // waiting. The stream's copy waits, then is dropped if an attempt
+            // was made meanwhile.
+            Ok::<_, StoreError>(enqueue.then(|| p.outgoing(fast.then_some(recheck_delay))))
         })
         .buffer_unordered(WRITE_CONCURRENCY)
         .try_collect()
@@ -229,7 +227,7 @@ pub async fn fast_path(
     let messages: Vec<OutgoingMessage> = events
         .iter()
         .flat_map(|(event, endpoints)| plan(event, endpoints, retention_days))
-        .map(|p| p.message)
+        .map(|p| p.outgoing(None))
         .collect();
     if messages.is_empty() {
         return FastPathOutcome::default();
