@@ -164,3 +164,31 @@ async fn a_sigkilled_hookline_dev_restarts_with_its_endpoints_keys_sources_deliv
     let _ = std::fs::remove_dir_all(&dirs.state);
     let _ = std::fs::remove_dir_all(&dirs.data);
 }
+
+/// A message a worker had taken when the emulator stopped (its visibility
+/// timeout still running) belonged to the `hookline dev` that stopped with
+/// it: the restarted emulator makes it visible at once, where AWS would
+/// wait out the timeout. A delayed message keeps its delay.
+#[tokio::test]
+async fn a_restarted_emulator_gives_back_at_once_the_messages_the_stopped_one_had_handed_out() {
+    use hookline::dev::moto::{Moto, Persistence};
+    let dir = scratch("in-flight");
+    let persist = Persistence::in_dir(&dir).unwrap();
+    let moto = Moto::start(Some(persist.clone())).unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&hookline::dev::emulator_sdk_config(&moto.endpoint).await);
+    let url = sqs.create_queue().queue_name("work").send().await.unwrap().queue_url.unwrap();
+    sqs.send_message().queue_url(&url).message_body("taken").send().await.unwrap();
+    let taken = sqs.receive_message().queue_url(&url).visibility_timeout(600).send().await.unwrap();
+    assert_eq!(taken.messages.unwrap_or_default().len(), 1);
+    sqs.send_message().queue_url(&url).message_body("later").delay_seconds(900).send().await.unwrap();
+    drop(moto);
+
+    let again = Moto::start(Some(persist)).unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&hookline::dev::emulator_sdk_config(&again.endpoint).await);
+    let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
+    let bodies: Vec<String> = got.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+    let log = std::fs::read_to_string(dir.join("emulator.log")).unwrap_or_default();
+    assert_eq!(bodies, ["taken"], "the emulator said:\n{log}");
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}

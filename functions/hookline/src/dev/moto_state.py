@@ -59,6 +59,28 @@ copyreg.pickle(threading.Condition, lambda _: (threading.Condition, ()))
 copyreg.pickle(threading.Event, lambda _: (threading.Event, ()))
 
 
+def release_in_flight(sqs):
+    """Messages received and not yet deleted when the last emulator stopped
+    were held by the workers of the `hookline dev` that stopped with it;
+    nobody holds them now. On AWS they would come back when their
+    visibility timeout ran out (minutes); here they come back at once, so
+    a restart resumes a delivery that was cut short mid-attempt (a retry
+    recorded but not yet queued, say) without that wait. Delayed messages
+    keep their delay."""
+    if sqs is None:
+        return 0
+    released = 0
+    for regions in sqs.values():
+        for backend in regions.values():
+            for queue in backend.queues.values():
+                for message in queue._messages:
+                    if message.visible_at > 0 and not message.visible:
+                        message.visible_at = 0.0
+                        released += 1
+                queue.pending_messages.clear()
+    return released
+
+
 class Store:
     def __init__(self, path, backends, version):
         self.path = path
@@ -100,7 +122,8 @@ class Store:
                 backend.update(accounts)
                 if accounts and backend not in BackendDict._instances:
                     BackendDict._instances.append(backend)
-        log(f"restored {self.path}")
+        released = release_in_flight(self.backends.get("sqs"))
+        log(f"restored {self.path}" + (f"; {released} message(s) in flight are visible again" if released else ""))
 
     def dumps(self):
         state = {name: dict(b) for name, b in self.backends.items()}
