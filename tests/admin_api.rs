@@ -269,6 +269,8 @@ async fn the_event_catalog_holds_the_seed_events_and_takes_new_ones() {
             .code(),
         "unknown_event_type"
     );
+    let shipped = || json!({"type": "order.shipped", "data": {"parcel": 1}});
+    assert_eq!(api.post("/v1/events", shipped()).await.code(), "unknown_event_type", "refused before it exists");
     let added = api.post("/v1/event-types", json!({"name": "order.shipped", "description": "A parcel left"})).await;
     assert_eq!(added.status, 201, "{}", added.body);
     assert_eq!(api.post("/v1/event-types", json!({"name": "order.shipped"})).await.code(), "event_type_exists");
@@ -284,6 +286,11 @@ async fn the_event_catalog_holds_the_seed_events_and_takes_new_ones() {
         "unknown_event_type",
         "a tenant's own types are its own"
     );
+    // A refusal is not remembered; a type found once stays found, for its own tenant only.
+    for _ in 0..2 {
+        assert_eq!(api.post("/v1/events", shipped()).await.status, 202, "published once it exists");
+        assert_eq!(other.post("/v1/events", shipped()).await.code(), "unknown_event_type", "not another tenant's");
+    }
     stack.platform.shutdown().await;
 }
 

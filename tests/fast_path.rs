@@ -231,3 +231,49 @@ async fn a_replayed_stream_record_sends_again_a_delivery_the_stream_recorded_but
     assert_eq!(outbox_fanout::fan_out(&fanout, &event).await.unwrap(), 0, "an attempted delivery is left alone");
     stack.platform.shutdown().await;
 }
+
+/// A publish call reuses the endpoints it read for a few seconds. An
+/// endpoint enabled meanwhile by another API instance (here, straight in
+/// the table) is not among them: the stream sends its delivery at once,
+/// not after the longest SQS delay, and the others arrive once.
+#[tokio::test]
+async fn an_endpoint_enabled_elsewhere_after_the_publish_call_read_the_endpoints_gets_the_event_from_the_stream_at_once(
+) {
+    // Retry scale 1: the stream's held-back copies would wait 15 minutes.
+    let stack = Stack::start_with(delivery_options(1.0)).await;
+    let api = stack.admin();
+    let (steady, later) = (Receiver::start().await, Receiver::start().await);
+    endpoint(&api, &steady).await;
+    let off = endpoint(&api, &later).await;
+    let disabled = api.post(&format!("/v1/endpoints/{off}/disable"), json!({"reason": "not yet"})).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    publish(&api, "INV-1").await;
+    steady.wait_for(1, WAIT).await;
+
+    let (db, tenant) = (stack.db(), TenantId::default_tenant());
+    let mut record = db.get_endpoint(&tenant, &off.parse().unwrap()).await.unwrap().expect("the endpoint");
+    let version = record.version;
+    record.status = shared::endpoint::EndpointStatus::Active;
+    record.updated_at = chrono::Utc::now();
+    record.version += 1;
+    db.replace_endpoint(&record, version).await.unwrap();
+
+    publish(&api, "INV-2").await;
+    let invoices = |r: &Receiver| -> Vec<String> {
+        r.received().iter().filter_map(|q| q.json()["data"]["invoice"].as_str().map(str::to_owned)).collect()
+    };
+    eventually("the newly enabled endpoint to get INV-2", Duration::from_secs(20), || async {
+        invoices(&later).contains(&"INV-2".to_owned()).then_some(())
+    })
+    .await;
+    steady.wait_for(2, WAIT).await;
+    tokio::time::sleep(STREAM_SETTLES).await;
+    assert_eq!(invoices(&steady), ["INV-1", "INV-2"], "each event once to the endpoint the publish call knew");
+    // INV-1 too, if the stream reached it after the change (as it would any
+    // event it fans out): endpoints as they are when the stream looks.
+    let mut got = invoices(&later);
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), invoices(&later).len(), "nothing twice: {got:?}");
+    stack.platform.shutdown().await;
+}

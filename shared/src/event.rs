@@ -122,6 +122,12 @@ pub struct OutboxRecord {
     /// path); the stream then only fills in what that left undone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fast_path: bool,
+    /// For a fast-path event: when the endpoints it was sent to were read
+    /// (epoch milliseconds; the publish handler reuses a read for a few
+    /// seconds). An endpoint created or changed since is the stream's to
+    /// send. Rows without it: the event's creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribers_at: Option<i64>,
     /// How long the idempotency key holds (default a day); not stored.
     #[serde(skip)]
     pub idempotency_ttl_seconds: Option<i64>,
@@ -152,6 +158,7 @@ impl OutboxRecord {
             expires_at: created_at.timestamp() + i64::from(retention_days) * 86_400,
             hops: 0,
             fast_path: false,
+            subscribers_at: None,
             idempotency_ttl_seconds: None,
         }
     }

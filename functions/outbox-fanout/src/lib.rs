@@ -7,19 +7,15 @@ use std::collections::HashSet;
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::aws::dynamo::Db;
-use shared::aws::fanout::{prepare, recheck_delay_seconds, send, Subscribers};
+use shared::aws::fanout::{prepare, prepare_batch, recheck_delay_seconds, send, Subscribers};
 use shared::aws::sqs::{OutgoingMessage, Queue};
 use shared::aws::{Clients, StoreError};
 use shared::config::Config;
 use shared::endpoint::EndpointRecord;
 use shared::event::OutboxRecord;
 use shared::metrics::FanoutMetrics;
-
-/// Events of one stream batch whose delivery records are written at once.
-const EVENT_CONCURRENCY: usize = 10;
 
 /// This function's `Function` dimension.
 pub const FUNCTION: &str = "outbox-fanout";
@@ -52,11 +48,11 @@ impl FanoutState {
 /// event (it would cost a write unit each).
 pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
     let mut events = Vec::new();
-    for record in event.payload.records {
+    for mut record in event.payload.records {
         if record.event_name != "INSERT" {
             continue;
         }
-        match serde_dynamo::from_item::<_, OutboxRecord>(record.change.new_image.clone()) {
+        match serde_dynamo::from_item::<_, OutboxRecord>(std::mem::take(&mut record.change.new_image)) {
             Ok(outbox) => events.push((record.change.sequence_number.clone(), outbox)),
             // Not an event row (or a shape this version does not know): nothing to fan out.
             Err(e) => tracing::warn!(error = %e, "skipping an outbox record that is not an event"),
@@ -69,17 +65,22 @@ pub async fn handle(state: &FanoutState, event: LambdaEvent<Event>) -> Result<Dy
     }
     // The fan-out size is each event's subscribers, whichever path sent them.
     let sizes: Vec<usize> = wanted.iter().map(|w| w.as_ref().map_or(0, Vec::len)).collect();
-    // Owned rows: a stream of borrowed ones trips the compiler's check that
-    // the handler's future is Send.
-    let owned: Vec<OutboxRecord> = events.iter().map(|(_, outbox)| outbox.clone()).collect();
     let recheck = recheck_delay_seconds(state.config.retry_scale);
-    let outcomes: Vec<Result<Vec<OutgoingMessage>, StoreError>> = stream::iter(owned.into_iter().zip(wanted))
-        .map(|(outbox, endpoints)| async move {
-            prepare(&state.db, state.config.retention_days, recheck, &outbox, &endpoints?).await
+    // Events whose endpoints were read go on together (one batched check
+    // for all the fast-path ones); the others fail where they stand.
+    let readable: Vec<(&OutboxRecord, &[EndpointRecord])> = events
+        .iter()
+        .zip(&wanted)
+        .filter_map(|((_, outbox), w)| w.as_ref().ok().map(|e| (outbox, e.as_slice())))
+        .collect();
+    let mut done = prepare_batch(&state.db, state.config.retention_days, recheck, &readable).await.into_iter();
+    let outcomes: Vec<Result<Vec<OutgoingMessage>, StoreError>> = wanted
+        .into_iter()
+        .map(|w| match w {
+            Ok(_) => done.next().unwrap_or_else(|| Err(StoreError::Aws("fan-out lost track of an event".into()))),
+            Err(e) => Err(e),
         })
-        .buffered(EVENT_CONCURRENCY)
-        .collect()
-        .await;
+        .collect();
     let mut prepared = Vec::new();
     let mut failed_from = None;
     for (((sequence, outbox), outcome), size) in events.into_iter().zip(outcomes).zip(sizes) {

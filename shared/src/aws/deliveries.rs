@@ -76,11 +76,21 @@ impl Db {
         keys: &[String],
         projection: Option<&str>,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let pairs: Vec<(&TenantId, &str)> = keys.iter().map(|k| (tenant, k.as_str())).collect();
+        self.get_deliveries_of(&pairs, projection).await
+    }
+
+    /// Deliveries by (tenant, sort key), of any tenants, 100 keys a call.
+    async fn get_deliveries_of(
+        &self,
+        keys: &[(&TenantId, &str)],
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
                 .iter()
-                .map(|k| {
+                .map(|(tenant, k)| {
                     HashMap::from([("tenant_id".to_owned(), s(tenant.as_str())), ("delivery_key".to_owned(), s(k))])
                 })
                 .collect();
@@ -117,21 +127,23 @@ impl Db {
         Ok(keys.iter().filter(|k| !found.contains(k.as_str())).cloned().collect())
     }
 
-    /// Which of `keys` have no delivery record, or one never attempted
-    /// (the same batched read; half a read unit each).
-    pub async fn unattempted_deliveries(
+    /// Which of these deliveries (by tenant and sort key, of any tenants)
+    /// have made an attempt: their sort keys by tenant id. One batched read
+    /// of two small attributes serves a whole stream batch's fast-path events.
+    pub async fn attempted_deliveries(
         &self,
-        tenant: &TenantId,
-        keys: Vec<String>,
-    ) -> Result<Vec<String>, StoreError> {
-        let items = self.get_deliveries_by_key(tenant, &keys, Some("delivery_key, attempts")).await?;
-        let attempted: HashSet<&str> = items
-            .iter()
-            .filter(|i| i.get("attempts").and_then(|v| v.as_n().ok()).is_some_and(|n| n != "0"))
-            .filter_map(|i| i.get("delivery_key").and_then(|v| v.as_s().ok()))
-            .map(String::as_str)
-            .collect();
-        Ok(keys.iter().filter(|k| !attempted.contains(k.as_str())).cloned().collect())
+        keys: &[(&TenantId, &str)],
+    ) -> Result<HashMap<String, HashSet<String>>, StoreError> {
+        let items = self.get_deliveries_of(keys, Some("tenant_id, delivery_key, attempts")).await?;
+        let mut attempted: HashMap<String, HashSet<String>> = HashMap::new();
+        for item in items {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let tried = item.get("attempts").and_then(|v| v.as_n().ok()).is_some_and(|n| n != "0");
+            if let (true, Some(tenant), Some(key)) = (tried, text("tenant_id"), text("delivery_key")) {
+                attempted.entry(tenant).or_default().insert(key);
+            }
+        }
+        Ok(attempted)
     }
 
     /// The deliveries of these ids that exist.

@@ -300,6 +300,16 @@ impl Db {
         self.query_tenant(part, tenant, after, want, keep).await
     }
 
+    /// The tenant's first `want` endpoints, strongly consistent.
+    pub async fn list_endpoints_consistent(
+        &self,
+        tenant: &TenantId,
+        want: usize,
+    ) -> Result<Vec<EndpointRecord>, StoreError> {
+        let part = Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id", between: None };
+        self.query_tenant_read(part, true, tenant, None, want, |_| true).await
+    }
+
     /// Replaces an endpoint if it is still at `expected_version` (the record
     /// carries the next version); `Conflict` when someone wrote in between.
     pub async fn replace_endpoint(&self, record: &EndpointRecord, expected_version: u64) -> Result<(), StoreError> {

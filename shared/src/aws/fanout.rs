@@ -17,6 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use chrono::Utc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::Value;
 
@@ -31,37 +32,52 @@ use crate::ids::TenantId;
 
 /// Delivery records written at once.
 const WRITE_CONCURRENCY: usize = 32;
+/// Events whose delivery records are written at once.
+const EVENT_CONCURRENCY: usize = 10;
 /// Queue batches sent at once.
 const SEND_CONCURRENCY: usize = 16;
 /// Larger events travel by reference; the worker reads them from the outbox.
 pub const MAX_EMBEDDED_EVENT_BYTES: usize = 200 * 1024;
 
 /// A tenant's endpoints, read once per tenant for a whole batch of events
-/// (one query instead of one per event).
+/// (one query instead of one per event), each with when it was read.
 #[derive(Default)]
 pub struct Subscribers {
-    by_tenant: HashMap<TenantId, Arc<Vec<EndpointRecord>>>,
+    by_tenant: HashMap<TenantId, (Arc<Vec<EndpointRecord>>, i64)>,
 }
 
 impl Subscribers {
     /// Reads a tenant's endpoints now (while other reads run beside it),
     /// unless it has more than `most`: then `None`, having read no more
-    /// than that, so a publish call never pays to read a large tenant.
+    /// than that, so a publish call never pays to read a large tenant. The
+    /// read is strongly consistent: what was written before it is in it.
     pub async fn read(db: &Db, tenant: &TenantId, most: usize) -> Result<Option<Self>, StoreError> {
-        let all = db.list_endpoints(tenant, None, most.saturating_add(1), |_| true).await?;
+        let at = Utc::now().timestamp_millis();
+        let all = db.list_endpoints_consistent(tenant, most.saturating_add(1)).await?;
         if all.len() > most {
             return Ok(None);
         }
-        Ok(Some(Self { by_tenant: HashMap::from([(tenant.clone(), Arc::new(all))]) }))
+        Ok(Some(Self::known(tenant.clone(), Arc::new(all), at)))
+    }
+
+    /// A tenant's endpoints as read at `read_at` (epoch milliseconds).
+    pub fn known(tenant: TenantId, endpoints: Arc<Vec<EndpointRecord>>, read_at: i64) -> Self {
+        Self { by_tenant: HashMap::from([(tenant, (endpoints, read_at))]) }
+    }
+
+    /// A tenant's endpoints and when they were read, if read.
+    pub fn tenant(&self, tenant: &TenantId) -> Option<(Arc<Vec<EndpointRecord>>, i64)> {
+        self.by_tenant.get(tenant).cloned()
     }
 
     /// The endpoints of `event`'s tenant that want it.
     pub async fn of(&mut self, db: &Db, event: &OutboxRecord) -> Result<Vec<EndpointRecord>, StoreError> {
         let all = match self.by_tenant.get(&event.tenant_id) {
-            Some(all) => all.clone(),
+            Some((all, _)) => all.clone(),
             None => {
+                let at = Utc::now().timestamp_millis();
                 let all = Arc::new(db.list_endpoints(&event.tenant_id, None, usize::MAX, |_| true).await?);
-                self.by_tenant.insert(event.tenant_id.clone(), all.clone());
+                self.by_tenant.insert(event.tenant_id.clone(), (all.clone(), at));
                 all
             }
         };
@@ -99,7 +115,7 @@ impl Planned {
     }
 }
 
-fn plan(event: &OutboxRecord, endpoints: &[EndpointRecord], retention_days: u32) -> Vec<Planned> {
+fn plan(event: &OutboxRecord, endpoints: &[&EndpointRecord], retention_days: u32) -> Vec<Planned> {
     let snapshot = EventSnapshot::from(event);
     let embed = fits_in_message(&snapshot);
     endpoints
@@ -129,16 +145,7 @@ pub fn recheck_delay_seconds(retry_scale: f64) -> u32 {
     (f64::from(MAX_DELAY_SECONDS) * retry_scale).round().clamp(1.0, f64::from(MAX_DELAY_SECONDS)) as u32
 }
 
-/// The stream's (and the sweeper's) part: writes the event's delivery
-/// records and returns the messages to send.
-///
-/// - A fast-path event: only deliveries never attempted, to endpoints that
-///   existed when it was published (one batched read finds them). Each gets
-///   its pending record (if it has none) and a copy of its message that
-///   waits `recheck_delay` seconds (see [`recheck_delay_seconds`]).
-/// - Any other event: a record created now is sent; one found still pending
-///   and never attempted is sent again (a replayed stream record, or a sweep
-///   racing the stream).
+/// The stream's (and the sweeper's) part for one event: see [`prepare_batch`].
 pub async fn prepare(
     db: &Db,
     retention_days: u32,
@@ -146,23 +153,107 @@ pub async fn prepare(
     event: &OutboxRecord,
     endpoints: &[EndpointRecord],
 ) -> Result<Vec<OutgoingMessage>, StoreError> {
-    // The publish call chose a fast-path event's subscribers when it was
-    // published: an endpoint created since is not one of them.
-    let endpoints: Vec<EndpointRecord> = if event.fast_path {
-        endpoints.iter().filter(|e| e.created_at <= event.created_at).cloned().collect()
+    prepare_batch(db, retention_days, recheck_delay, &[(event, endpoints)]).await.pop().unwrap_or(Ok(Vec::new()))
+}
+
+/// The stream's (and the sweeper's) part: writes the events' delivery
+/// records and returns each event's messages to send, in order.
+///
+/// - A fast-path event: only deliveries never attempted, to endpoints that
+///   existed when it was published. One batched read for all the events
+///   (100 keys a call) finds them. Each gets its pending record (if it has
+///   none) and a copy of its message that waits `recheck_delay` seconds
+///   (see [`recheck_delay_seconds`]).
+/// - Any other event: a record created now is sent; one found still pending
+///   and never attempted is sent again (a replayed stream record, or a sweep
+///   racing the stream).
+pub async fn prepare_batch(
+    db: &Db,
+    retention_days: u32,
+    recheck_delay: u32,
+    events: &[(&OutboxRecord, &[EndpointRecord])],
+) -> Vec<Result<Vec<OutgoingMessage>, StoreError>> {
+    // For a fast-path event: the deliveries the publish call chose (its
+    // endpoints as read then), and those that are the stream's alone.
+    let (plans, own): (Vec<Vec<Planned>>, Vec<Vec<Planned>>) = events
+        .iter()
+        .map(|(event, endpoints)| {
+            if !event.fast_path {
+                return (Vec::new(), plan(event, &endpoints.iter().collect::<Vec<_>>(), retention_days));
+            }
+            // An endpoint created after the event never gets it. One created
+            // or changed since the publish call read the endpoints may not
+            // have been sent to: the stream sends it now (a delivery already
+            // sent is then sent twice, under the same id, at worst).
+            let read_at = event.subscribers_at.unwrap_or_else(|| event.created_at.timestamp_millis());
+            let (chosen, changed): (Vec<&EndpointRecord>, Vec<&EndpointRecord>) = endpoints
+                .iter()
+                .filter(|e| e.created_at <= event.created_at)
+                .partition(|e| e.updated_at.timestamp_millis() < read_at);
+            (plan(event, &chosen, retention_days), plan(event, &changed, retention_days))
+        })
+        .unzip();
+    // Attempted deliveries are done with. A pending record the fast path
+    // never writes: one found here is this stream's own from an earlier
+    // pass whose send may have failed, so it is sent again.
+    let expected: Vec<(&TenantId, &str)> = events
+        .iter()
+        .zip(&plans)
+        .flat_map(|((event, _), planned)| planned.iter().map(|p| (&event.tenant_id, p.record.delivery_key.as_str())))
+        .collect();
+    let attempted = if expected.is_empty() {
+        Ok(HashMap::new())
     } else {
-        endpoints.to_vec()
+        // Without the check no fast-path event can go on; the others can.
+        db.attempted_deliveries(&expected).await.map_err(|e| e.to_string())
     };
-    let mut planned = plan(event, &endpoints, retention_days);
-    if event.fast_path && !planned.is_empty() {
-        // Attempted deliveries are done with. A pending record the fast
-        // path never writes: one found here is this stream's own from an
-        // earlier pass whose send may have failed, so it is sent again.
-        let keys = planned.iter().map(|p| p.record.delivery_key.clone()).collect();
-        let open: HashSet<String> = db.unattempted_deliveries(&event.tenant_id, keys).await?.into_iter().collect();
-        planned.retain(|p| open.contains(&p.record.delivery_key));
+    // Collected first: a stream over the iterator (its closure's borrowed
+    // arguments) would not be `Send`.
+    let work: Vec<_> = events
+        .iter()
+        .zip(plans.into_iter().zip(own))
+        .map(|((event, _), (planned, own))| {
+            let done = match (&attempted, event.fast_path) {
+                (_, false) => Ok(None),
+                (Ok(attempted), true) => Ok(attempted.get(event.tenant_id.as_str())),
+                (Err(e), true) => Err(StoreError::Aws(e.clone())),
+            };
+            finish(db, planned, done, own, recheck_delay)
+        })
+        .collect();
+    stream::iter(work).buffered(EVENT_CONCURRENCY).collect().await
+}
+
+/// One event's part once the attempted deliveries are known (`done`, for
+/// a fast-path event): its chosen deliveries not yet attempted get their
+/// pending records and held-back copies; its `own` ones (the stream's
+/// alone) are written and sent at once.
+async fn finish(
+    db: &Db,
+    mut chosen: Vec<Planned>,
+    done: Result<Option<&HashSet<String>>, StoreError>,
+    own: Vec<Planned>,
+    recheck_delay: u32,
+) -> Result<Vec<OutgoingMessage>, StoreError> {
+    if chosen.is_empty() {
+        return write_pending(db, own, None).await;
     }
-    let fast = event.fast_path;
+    if let Some(done) = done? {
+        chosen.retain(|p| !done.contains(&p.record.delivery_key));
+    }
+    let mut messages = write_pending(db, chosen, Some(recheck_delay)).await?;
+    messages.extend(write_pending(db, own, None).await?);
+    Ok(messages)
+}
+
+/// Writes each planned delivery's pending record (several at once) and
+/// returns the messages to send: for a fast-path event (`recheck_after`),
+/// the held-back copies.
+async fn write_pending(
+    db: &Db,
+    planned: Vec<Planned>,
+    recheck_after: Option<u32>,
+) -> Result<Vec<OutgoingMessage>, StoreError> {
     let messages: Vec<Option<OutgoingMessage>> = stream::iter(planned)
         .map(|p| async move {
             let enqueue = match db.create_delivery(&p.record).await? {
@@ -175,7 +266,7 @@ pub async fn prepare(
             // call stopped before sending it, or its message is still
             // waiting. The stream's copy waits, then is dropped if an attempt
             // was made meanwhile.
-            Ok::<_, StoreError>(enqueue.then(|| p.outgoing(fast.then_some(recheck_delay))))
+            Ok::<_, StoreError>(enqueue.then(|| p.outgoing(recheck_after)))
         })
         .buffer_unordered(WRITE_CONCURRENCY)
         .try_collect()
@@ -226,7 +317,7 @@ pub async fn fast_path(
 ) -> FastPathOutcome {
     let messages: Vec<OutgoingMessage> = events
         .iter()
-        .flat_map(|(event, endpoints)| plan(event, endpoints, retention_days))
+        .flat_map(|(event, endpoints)| plan(event, &endpoints.iter().collect::<Vec<_>>(), retention_days))
         .map(|p| p.outgoing(None))
         .collect();
     if messages.is_empty() {
@@ -269,6 +360,7 @@ impl FastPathBudget {
             }
             left -= endpoints.len();
             event.fast_path = true;
+            event.subscribers_at = subscribers.tenant(&event.tenant_id).map(|(_, at)| at);
             planned.push(endpoints);
         }
         Ok(planned)

@@ -22,7 +22,7 @@ use crate::state::AppState;
 pub async fn publish(state: &AppState, p: &Principal, req: &Request) -> Result<Response<Body>, ApiError> {
     let input: PublishRequest = body(req)?;
     let (known, subscribers) =
-        tokio::join!(state.db.event_type_exists(&p.tenant, &input.event_type), read_subscribers(state, p));
+        tokio::join!(state.event_type_known(&p.tenant, &input.event_type), read_subscribers(state, p));
     let known = known?;
     let event = NewEvent::from_request(input, |_| known)?;
     let mut record = OutboxRecord::new(&p.tenant, event, state.config.retention_days);
@@ -50,7 +50,7 @@ pub(crate) async fn read_subscribers(state: &AppState, p: &Principal) -> Option<
     if state.fast_path.0 == 0 {
         return None;
     }
-    match Subscribers::read(&state.db, &p.tenant, state.fast_path.0).await {
+    match state.subscribers(&p.tenant, state.fast_path.0).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "fast path skipped: the endpoints could not be read; the stream fans out");

@@ -108,13 +108,10 @@ async fn known_types(
     requests: &[Result<PublishRequest, ApiError>],
 ) -> Result<HashSet<String>, ApiError> {
     let names: HashSet<String> = requests.iter().flatten().map(|r| r.event_type.clone()).collect();
-    let found: Vec<Option<String>> =
-        stream::iter(names)
-            .map(|name| async move {
-                Ok::<_, ApiError>(state.db.event_type_exists(&p.tenant, &name).await?.then_some(name))
-            })
-            .buffer_unordered(LOOKUPS_IN_FLIGHT)
-            .try_collect()
-            .await?;
+    let found: Vec<Option<String>> = stream::iter(names)
+        .map(|name| async move { Ok::<_, ApiError>(state.event_type_known(&p.tenant, &name).await?.then_some(name)) })
+        .buffer_unordered(LOOKUPS_IN_FLIGHT)
+        .try_collect()
+        .await?;
     Ok(found.into_iter().flatten().collect())
 }

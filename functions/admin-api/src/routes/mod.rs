@@ -48,6 +48,11 @@ async fn route(state: &AppState, req: &Request, method: &Method, path: &str) -> 
         ["v1", rest @ ..] => {
             let principal = authenticate(state, req).await?;
             let p = &principal;
+            if m != "GET" && rest.first() == Some(&"endpoints") {
+                // This instance's publish calls see the change at once
+                // (others within `SUBSCRIBERS_CACHE_TTL`).
+                state.forget_subscribers(&p.tenant);
+            }
             match (m, rest) {
                 ("POST", ["api-keys"]) => api_keys::create(state, p, req).await,
                 ("GET", ["api-keys"]) => api_keys::list(state, p, req).await,
