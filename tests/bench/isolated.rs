@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline::dev::functions::{build, Handler};
-use hookline::dev::iam;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -20,7 +19,7 @@ enum Call {
 }
 
 enum Job {
-    Start { env: HashMap<String, String>, endpoint: String, policy: Option<iam::Policy>, denials: iam::Denials },
+    Start { env: HashMap<String, String>, endpoint: String },
     Invoke(Call),
     Cpu(oneshot::Sender<Duration>),
 }
@@ -74,12 +73,9 @@ impl Isolated {
                     let mut waiting: Vec<Call> = Vec::new();
                     while let Some(job) = rx.recv().await {
                         match job {
-                            Job::Start { env, endpoint, policy, denials } => {
-                                // Its own HTTP client on this thread, checked by the function's role.
-                                let mut sdk = hookline::dev::emulator_sdk_config(&endpoint).await;
-                                if let Some(policy) = policy {
-                                    sdk = iam::enforcing(&sdk, &iam::base_http_client(), policy, &denials);
-                                }
+                            Job::Start { env, endpoint } => {
+                                // Its own HTTP client on this thread.
+                                let sdk = hookline::dev::emulator_sdk_config(&endpoint).await;
                                 let lookup = |k: &str| env.get(k).cloned();
                                 let Ok(Some(h)) = build(binary, &lookup, &sdk) else {
                                     panic!("{binary} builds");
@@ -142,12 +138,7 @@ impl Isolated {
     pub fn start(&self, platform: &hookline::dev::Platform, endpoint: &str) {
         let function = self.logical_id;
         let env = platform.environments.get(function).expect("the function's environment").clone();
-        let _ = self.jobs.send(Job::Start {
-            env,
-            endpoint: endpoint.to_owned(),
-            policy: None,
-            denials: platform.denials.clone(),
-        });
+        let _ = self.jobs.send(Job::Start { env, endpoint: endpoint.to_owned() });
     }
 
     /// The thread's CPU time so far.

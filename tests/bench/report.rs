@@ -333,7 +333,7 @@ request the receiver read.\n\
 their Lambda binaries); each one's CPU is its thread's clock (`CLOCK_THREAD_CPUTIME_ID`) over the throughput run, divided by \
 the deliveries, and the sending path is their sum. moto answers every request with `Connection: close`, where AWS keeps \
 an SDK client's connections open, so the three functions reach moto through a keep-alive relay on a thread of its own: \
-their clocks hold what a call costs over an open connection, as on AWS, and the relay pays for moto's new connections. The whole process's user + system time (the functions, the dev pollers, \
+their clocks hold what a call costs over an open connection, as on AWS, and the relay pays for moto's new connections. `hookline dev`'s IAM check is left off these three (on AWS, IAM costs a function nothing; the suite checks each role). The whole process's user + system time (the functions, the dev pollers, \
 the load generator and the receiver; moto is another process) is given beside it. The same run is made a second time with \
 the fast path off (`FastPathMaxDeliveries=0`).\n\
 - **Latency**: after the throughput run, events published at a steady rate (at least ten seconds of traffic at each rate), \
@@ -371,12 +371,14 @@ Moto answers each call in a few milliseconds of Python, and every call on the pa
 the local figures are an upper bound; the AWS model below puts typical in-region latencies on the same calls. A rate above \
 what the local stack sustains ({rps:.0} deliveries per second in the throughput run) measures the backlog that builds, not \
 the path.\n\n\
+### What dominates, and what was cut\n\n\
+Profiled with `perf` (release build with line tables, each function's thread): an AWS call costs about 0.2 to 0.4 ms of CPU in the SDK (its orchestrator, interceptors, SigV4 signing, request and response (de)serialization, and the allocations behind them), well above the JSON, HMAC and redaction of a delivery. So the CPU per delivery follows the calls per delivery. Cut: the publish call's endpoint query (reused for 5 s per warm instance) and event-type read (kept once found; the API never removes a type); the fan-out's check, one `BatchGetItem` per event before, one per stream batch now; a deflate compressor per publish (about 300 KB of tables allocated, zeroed and freed each time) replaced by one per thread, reset. Left: the outbox `PutItem`, the `SendMessageBatch`, the outcome `UpdateItem` and the attempt's own HTTP request, each needed for the outbox guarantee or the log.\n\n\
 ### The fast path\n\n\
 Once the outbox row is written (the commit behind the 202), the publish call sends each delivery's message itself and \
-writes nothing more; the outbox row carries `fast_path: true`. The first attempt writes the delivery's whole record with \
+writes nothing more; the outbox row carries `fast_path: true` and `subscribers_at`, when the endpoints it sent to were read. A warm publish instance reuses a tenant's endpoints for 5 seconds (as long as the worker trusts its copy of an endpoint) and an event type once found, so a publish call is one `PutItem` and one `SendMessageBatch`; a change made through the same instance is seen at once. The first attempt writes the delivery's whole record with \
 its outcome (a conditional `UpdateItem` that fills in what the pending record would have held), so a delivery attempted at \
 once costs two write units in all: the event and the outcome. The stream still delivers every outbox record to the \
-fan-out, which reads the event's expected delivery keys (one batched read). A delivery with no record is either still \
+fan-out, which reads the expected delivery keys of a whole stream batch's events (one batched read). An endpoint created or changed after `subscribers_at` may not have been sent to: the stream writes and sends its delivery at once (if the publish call had sent it too, the receiver gets it twice under one `webhook-id`, the case Standard Webhooks' deduplication is for). A delivery with no record is either still \
 waiting in the queue or was never sent (the queue refused it, or the publish call stopped half-way): it gets its pending \
 record then, so a waiting delivery shows in the log and the console within the stream's poll, and a copy of its message \
 that waits the longest delay SQS allows (15 minutes) and is dropped if an attempt was made by then. A delivery the \
@@ -384,7 +386,7 @@ publish call never sent thus arrives 15 minutes late, not never. Parking a deliv
 first if it has none. An event with more subscribers than `FastPathMaxDeliveries` (default 100; per publish call, so per batch), or a tenant with \
 more endpoints than that, goes through the stream as before; `FastPathMaxDeliveries=0` turns the fast path off.\n\n\
 What it costs, per million deliveries (the model's totals with the fast path off, on, and the difference): a single \
-publish sends its own message instead of sharing a stream batch's calls, and the stream's check reads each delivery's key.\n\n\
+publish sends its own message instead of sharing a stream batch's calls, the stream's check reads each delivery's key, and a fifth of the publish calls are modelled as reading the endpoints (strongly consistent; fewer on a busier instance).\n\n\
 | scenario | fast path off | fast path on | difference |\n|---|---:|---:|---:|\n{stream_totals}\n\
 ### Latency on AWS, modelled\n\n\
 Fast path:\n\n{fast_model_table}\n\
