@@ -159,11 +159,13 @@ pub async fn prepare(
 /// The stream's (and the sweeper's) part: writes the events' delivery
 /// records and returns each event's messages to send, in order.
 ///
-/// - A fast-path event: only deliveries never attempted, to endpoints that
-///   existed when it was published. One batched read for all the events
+/// - A fast-path event: only deliveries never attempted, to the endpoints
+///   the publish call sent to (as it read them, `subscribers_at`; not
+///   rate-limited ones). One batched read for all the events
 ///   (100 keys a call) finds them. Each gets its pending record (if it has
 ///   none) and a copy of its message that waits `recheck_delay` seconds
-///   (see [`recheck_delay_seconds`]).
+///   (see [`recheck_delay_seconds`]). The event's other endpoints are
+///   treated as below.
 /// - Any other event: a record created now is sent; one found still pending
 ///   and never attempted is sent again (a replayed stream record, or a sweep
 ///   racing the stream).
@@ -184,12 +186,13 @@ pub async fn prepare_batch(
             // An endpoint created after the event never gets it. One created
             // or changed since the publish call read the endpoints may not
             // have been sent to: the stream sends it now (a delivery already
-            // sent is then sent twice, under the same id, at worst).
+            // sent is then sent twice, under the same id, at worst). A
+            // rate-limited one the publish call leaves to the stream.
             let read_at = event.subscribers_at.unwrap_or_else(|| event.created_at.timestamp_millis());
             let (chosen, changed): (Vec<&EndpointRecord>, Vec<&EndpointRecord>) = endpoints
                 .iter()
                 .filter(|e| e.created_at <= event.created_at)
-                .partition(|e| e.updated_at.timestamp_millis() < read_at);
+                .partition(|e| e.updated_at.timestamp_millis() < read_at && e.settings.rate_limit_per_second.is_none());
             (plan(event, &chosen, retention_days), plan(event, &changed, retention_days))
         })
         .unzip();
@@ -353,7 +356,11 @@ impl FastPathBudget {
                 planned.push(Vec::new());
                 continue;
             }
-            let endpoints = subscribers.of(db, event).await?;
+            // A rate-limited endpoint's deliveries may wait for their slots
+            // longer than the stream's held-back copy: they are the stream's,
+            // one message each, so a copy never starts a second attempt.
+            let mut endpoints = subscribers.of(db, event).await?;
+            endpoints.retain(|e| e.settings.rate_limit_per_second.is_none());
             if endpoints.is_empty() || endpoints.len() > left {
                 planned.push(Vec::new());
                 continue;
