@@ -107,12 +107,12 @@ impl AppState {
         if let Some((endpoints, read_at, _)) = cached.filter(|(_, _, at)| at.elapsed() < SUBSCRIBERS_CACHE_TTL) {
             return Ok(endpoints.map(|e| Subscribers::known(tenant.clone(), e, read_at)));
         }
-        let read = Subscribers::read(&self.db, tenant, most).await?;
-        let entry = match &read {
-            Some(s) => s.tenant(tenant).map(|(e, read_at)| (Some(e), read_at)),
-            None => Some((None, chrono::Utc::now().timestamp_millis())),
-        };
-        if let Some((endpoints, read_at)) = entry {
+        // Strongly consistent: what was written before `read_at` is in it.
+        let read_at = chrono::Utc::now().timestamp_millis();
+        let all = self.db.list_endpoints_consistent(tenant, most.saturating_add(1)).await?;
+        // More than the budget: the stream fans out, and no more was read.
+        let endpoints = (all.len() <= most).then(|| Arc::new(all));
+        {
             let mut cache = self.subscribers.lock().expect("subscribers lock");
             if cache.len() >= SUBSCRIBERS_CACHE_MAX {
                 cache.retain(|_, (_, _, at)| at.elapsed() < SUBSCRIBERS_CACHE_TTL);
@@ -120,9 +120,9 @@ impl AppState {
                     cache.clear();
                 }
             }
-            cache.insert(tenant.clone(), (endpoints, read_at, Instant::now()));
+            cache.insert(tenant.clone(), (endpoints.clone(), read_at, Instant::now()));
         }
-        Ok(read)
+        Ok(endpoints.map(|e| Subscribers::known(tenant.clone(), e, read_at)))
     }
 
     /// Drops the tenant's cached endpoints (this instance changed one).

@@ -296,8 +296,11 @@ impl Db {
         want: usize,
         keep: impl Fn(&EndpointRecord) -> bool,
     ) -> Result<Vec<EndpointRecord>, StoreError> {
-        let part = Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id", between: None };
-        self.query_tenant(part, tenant, after, want, keep).await
+        self.query_tenant(self.endpoints_partition(), tenant, after, want, keep).await
+    }
+
+    fn endpoints_partition(&self) -> Partition<'_> {
+        Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id", between: None }
     }
 
     /// The tenant's first `want` endpoints, strongly consistent.
@@ -306,8 +309,7 @@ impl Db {
         tenant: &TenantId,
         want: usize,
     ) -> Result<Vec<EndpointRecord>, StoreError> {
-        let part = Partition { table: &self.tables.endpoints, index: None, sort_attr: "endpoint_id", between: None };
-        self.query_tenant_read(part, true, tenant, None, want, |_| true).await
+        self.query_tenant_read(self.endpoints_partition(), true, tenant, None, want, |_| true).await
     }
 
     /// Replaces an endpoint if it is still at `expected_version` (the record

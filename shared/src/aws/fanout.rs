@@ -47,27 +47,14 @@ pub struct Subscribers {
 }
 
 impl Subscribers {
-    /// Reads a tenant's endpoints now (while other reads run beside it),
-    /// unless it has more than `most`: then `None`, having read no more
-    /// than that, so a publish call never pays to read a large tenant. The
-    /// read is strongly consistent: what was written before it is in it.
-    pub async fn read(db: &Db, tenant: &TenantId, most: usize) -> Result<Option<Self>, StoreError> {
-        let at = Utc::now().timestamp_millis();
-        let all = db.list_endpoints_consistent(tenant, most.saturating_add(1)).await?;
-        if all.len() > most {
-            return Ok(None);
-        }
-        Ok(Some(Self::known(tenant.clone(), Arc::new(all), at)))
-    }
-
     /// A tenant's endpoints as read at `read_at` (epoch milliseconds).
     pub fn known(tenant: TenantId, endpoints: Arc<Vec<EndpointRecord>>, read_at: i64) -> Self {
         Self { by_tenant: HashMap::from([(tenant, (endpoints, read_at))]) }
     }
 
-    /// A tenant's endpoints and when they were read, if read.
-    pub fn tenant(&self, tenant: &TenantId) -> Option<(Arc<Vec<EndpointRecord>>, i64)> {
-        self.by_tenant.get(tenant).cloned()
+    /// When a tenant's endpoints were read, if they were.
+    pub fn read_at(&self, tenant: &TenantId) -> Option<i64> {
+        self.by_tenant.get(tenant).map(|(_, at)| *at)
     }
 
     /// The endpoints of `event`'s tenant that want it.
@@ -115,11 +102,15 @@ impl Planned {
     }
 }
 
-fn plan(event: &OutboxRecord, endpoints: &[&EndpointRecord], retention_days: u32) -> Vec<Planned> {
+fn plan<'a>(
+    event: &OutboxRecord,
+    endpoints: impl IntoIterator<Item = &'a EndpointRecord>,
+    retention_days: u32,
+) -> Vec<Planned> {
     let snapshot = EventSnapshot::from(event);
     let embed = fits_in_message(&snapshot);
     endpoints
-        .iter()
+        .into_iter()
         .map(|endpoint| {
             let record = DeliveryRecord::pending(&event.tenant_id, &snapshot, &endpoint.endpoint_id, retention_days);
             let message = DeliveryMessage {
@@ -181,7 +172,7 @@ pub async fn prepare_batch(
         .iter()
         .map(|(event, endpoints)| {
             if !event.fast_path {
-                return (Vec::new(), plan(event, &endpoints.iter().collect::<Vec<_>>(), retention_days));
+                return (Vec::new(), plan(event, endpoints.iter(), retention_days));
             }
             // An endpoint created after the event never gets it. One created
             // or changed since the publish call read the endpoints may not
@@ -193,7 +184,7 @@ pub async fn prepare_batch(
                 .iter()
                 .filter(|e| e.created_at <= event.created_at)
                 .partition(|e| e.updated_at.timestamp_millis() < read_at && e.settings.rate_limit_per_second.is_none());
-            (plan(event, &chosen, retention_days), plan(event, &changed, retention_days))
+            (plan(event, chosen, retention_days), plan(event, changed, retention_days))
         })
         .unzip();
     // Attempted deliveries are done with. A pending record the fast path
@@ -320,7 +311,7 @@ pub async fn fast_path(
 ) -> FastPathOutcome {
     let messages: Vec<OutgoingMessage> = events
         .iter()
-        .flat_map(|(event, endpoints)| plan(event, &endpoints.iter().collect::<Vec<_>>(), retention_days))
+        .flat_map(|(event, endpoints)| plan(event, endpoints, retention_days))
         .map(|p| p.outgoing(None))
         .collect();
     if messages.is_empty() {
@@ -367,7 +358,7 @@ impl FastPathBudget {
             }
             left -= endpoints.len();
             event.fast_path = true;
-            event.subscribers_at = subscribers.tenant(&event.tenant_id).map(|(_, at)| at);
+            event.subscribers_at = subscribers.read_at(&event.tenant_id);
             planned.push(endpoints);
         }
         Ok(planned)
